@@ -1,0 +1,17 @@
+# README command 1: `make demo`; README command 2: `make test`.
+.PHONY: demo test bench setup lint
+
+demo:
+	bash scripts/demo.sh
+
+test:
+	bash scripts/test.sh
+
+bench:
+	bash scripts/setup.sh && DEBUG=1 .venv/bin/python -m benchmarks
+
+setup:
+	bash scripts/setup.sh
+
+lint:
+	.venv/bin/ruff check .

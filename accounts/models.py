@@ -1,0 +1,222 @@
+"""Local mirror of Salesforce accounts, people (leads and contacts), opportunities and users.
+
+Account data flows one way, Salesforce → local. A marketer may edit an account locally; that edit
+is never sent back, and the next Salesforce update of the account overwrites it (see
+`accounts.services` and `marketo_sync.sync`).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+from marketo_sync.models import SalesforceIdField, SalesforceRecord, sfdc_id_shape_constraint
+
+
+class SalesforceUser(SalesforceRecord):
+    """A Salesforce user (005): record owner and "assign to" choice in Convert Person."""
+
+    sfdc_id = SalesforceIdField(unique=True)
+    name = models.CharField(max_length=255, blank=True)
+    email = models.EmailField(max_length=255, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "Salesforce user"
+        constraints = [sfdc_id_shape_constraint("salesforceuser")]
+
+    def __str__(self) -> str:
+        return self.name or self.sfdc_id
+
+
+class Account(SalesforceRecord):
+    """A Salesforce account (001), shared by all of its contacts."""
+
+    sfdc_id = SalesforceIdField(unique=True)
+    name = models.CharField(max_length=255)
+    type = models.CharField(max_length=255, blank=True)
+    industry = models.CharField(max_length=255, blank=True)
+    annual_revenue = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    number_of_employees = models.IntegerField(null=True, blank=True)
+    billing_street = models.TextField(blank=True)
+    billing_city = models.CharField(max_length=255, blank=True)
+    billing_state = models.CharField(max_length=255, blank=True)
+    billing_postal_code = models.CharField(max_length=40, blank=True)
+    billing_country = models.CharField(max_length=255, blank=True)
+    website = models.CharField(max_length=255, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    owner = models.ForeignKey(
+        SalesforceUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts"
+    )
+    master_record_sfdc_id = models.CharField(
+        "merged into (Salesforce ID)", max_length=18, blank=True
+    )
+    locally_edited_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    locally_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    sfdc_values = models.JSONField(
+        "last values from Salesforce",
+        default=dict,
+        blank=True,
+        help_text="What Salesforce last sent, by field API name; the divergence view compares "
+        "local values against this.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [sfdc_id_shape_constraint("account")]
+        indexes = [
+            models.Index(Lower("name"), name="account_name_lower_idx"),
+            models.Index(fields=["industry"], name="account_industry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(SalesforceRecord):
+    """A person, as in Marketo: a Salesforce lead (00Q), a contact (003), or both.
+
+    A lead converted in Salesforce (or by Convert Person) stays the same row: it gains `sfdc_id`,
+    keeps `sfdc_lead_id`, and `sfdc_type` becomes `contact`.
+    """
+
+    class SfdcType(models.TextChoices):
+        LEAD = "lead", "Lead"
+        CONTACT = "contact", "Contact"
+
+    sfdc_id = SalesforceIdField("Salesforce contact ID", unique=True, null=True, blank=True)
+    sfdc_lead_id = SalesforceIdField("Salesforce lead ID", unique=True, null=True, blank=True)
+    sfdc_type = models.CharField(max_length=10, choices=SfdcType.choices, default=SfdcType.LEAD)
+    first_name = models.CharField(max_length=255, blank=True)
+    last_name = models.CharField(max_length=255)
+    email = models.EmailField(max_length=255, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    title = models.CharField(max_length=255, blank=True)
+    company = models.CharField(max_length=255, blank=True, help_text="Leads only.")
+    lead_status = models.CharField(max_length=255, blank=True)
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    owner = models.ForeignKey(
+        SalesforceUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    sfdc_lead_last_modified = models.DateTimeField(
+        "Salesforce lead SystemModstamp", null=True, blank=True
+    )
+    master_record_sfdc_id = models.CharField(
+        "merged into (Salesforce ID)", max_length=18, blank=True
+    )
+    locally_edited_at = models.DateTimeField(null=True, blank=True)
+    locally_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        verbose_name = "person"
+        verbose_name_plural = "people"
+        permissions = [("convert_person", "Can run Convert Person (creates records in Salesforce)")]
+        constraints = [
+            sfdc_id_shape_constraint("contact"),
+            sfdc_id_shape_constraint("contact", "sfdc_lead_id"),
+            models.CheckConstraint(
+                condition=models.Q(sfdc_type="lead") | models.Q(sfdc_id__isnull=False),
+                name="contact_type_contact_has_sfdc_id",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["email"], name="contact_email_idx"),
+            models.Index(Lower("email"), name="contact_email_lower_idx"),
+            models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+class Opportunity(SalesforceRecord):
+    """A Salesforce opportunity (006)."""
+
+    sfdc_id = SalesforceIdField(unique=True)
+    name = models.CharField(max_length=255)
+    stage = models.CharField(max_length=255, blank=True)
+    close_date = models.DateField(null=True, blank=True)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    probability = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    is_closed = models.BooleanField(default=False)
+    is_won = models.BooleanField(default=False)
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities"
+    )
+    owner = models.ForeignKey(
+        SalesforceUser,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="opportunities",
+    )
+
+    class Meta:
+        ordering = ["-close_date", "name"]
+        verbose_name_plural = "opportunities"
+        constraints = [sfdc_id_shape_constraint("opportunity")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PersonConversion(models.Model):
+    """One Convert Person request and how far it got, so a retry completes instead of redoing.
+
+    The record is written before every remote step (see `accounts.services`), which is what makes
+    a double submit, a retried job or a killed worker unable to create a second account.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        LEAD_CREATED = "lead_created", "Lead created in Salesforce"
+        CONVERTED = "converted", "Converted in Salesforce"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    person = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="conversions")
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    options = models.JSONField(default=dict, blank=True)
+    lead_sfdc_id = models.CharField(max_length=18, blank=True)
+    account_sfdc_id = models.CharField(max_length=18, blank=True)
+    contact_sfdc_id = models.CharField(max_length=18, blank=True)
+    opportunity_sfdc_id = models.CharField(max_length=18, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=~models.Q(status="failed"),
+                name="one_open_conversion_per_person",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Convert {self.person} ({self.get_status_display()})"

@@ -1,0 +1,57 @@
+"""Model fields shared by the apps that mirror Salesforce records."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from marketo_sync.salesforce.ids import InvalidSalesforceId, normalize_sfdc_id
+
+
+def validate_sfdc_id(value: str) -> None:
+    try:
+        normalize_sfdc_id(value)
+    except InvalidSalesforceId as exc:
+        raise ValidationError(str(exc), code="invalid_sfdc_id") from None
+
+
+class SalesforceIdField(models.CharField):
+    """An 18-character Salesforce id; 15-character input is normalised on the way in.
+
+    The database check constraint on each model enforces the 18-character shape too, so rows
+    written by bulk paths that bypass model validation cannot store a malformed id.
+    """
+
+    default_validators = [validate_sfdc_id]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 18)
+        if not args:
+            kwargs.setdefault("verbose_name", "Salesforce ID")
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+        name, path, args, kwargs = super().deconstruct()
+        if kwargs.get("max_length") == 18:
+            del kwargs["max_length"]
+        if kwargs.get("verbose_name") == "Salesforce ID":
+            del kwargs["verbose_name"]
+        return name, path, args, kwargs
+
+    def to_python(self, value: Any) -> Any:
+        value = super().to_python(value)
+        if value in (None, ""):
+            return value
+        try:
+            return normalize_sfdc_id(value)
+        except InvalidSalesforceId as exc:
+            raise ValidationError(str(exc), code="invalid_sfdc_id") from None
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        if value in (None, ""):
+            return value
+        try:
+            return normalize_sfdc_id(value)
+        except InvalidSalesforceId:
+            return value  # left as is: the database check constraint rejects it with a clear name

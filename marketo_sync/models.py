@@ -1,0 +1,36 @@
+"""Abstract base shared by every model that mirrors a Salesforce object."""
+
+from django.db import models
+
+from marketo_sync.fields import SalesforceIdField
+from marketo_sync.salesforce.ids import ID_18_REGEX
+
+
+class SalesforceRecord(models.Model):
+    """Columns every synced model carries (see conventions.md).
+
+    `custom_fields` keeps whatever Salesforce sends that has no column here (custom and formula
+    fields included), so a field added in Salesforce is kept rather than dropped.
+    """
+
+    sfdc_last_modified = models.DateTimeField(
+        "Salesforce SystemModstamp", null=True, blank=True, db_index=True
+    )
+    is_deleted = models.BooleanField("deleted in Salesforce", default=False, db_index=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+def sfdc_id_shape_constraint(model_name: str, field: str = "sfdc_id") -> models.CheckConstraint:
+    """Database-level guard: a stored Salesforce id is always the 18-character form (or null)."""
+    return models.CheckConstraint(
+        condition=models.Q(**{f"{field}__isnull": True})
+        | models.Q(**{f"{field}__regex": ID_18_REGEX}),
+        name=f"{model_name}_{field}_is_18_chars",
+    )
+
+
+__all__ = ["SalesforceIdField", "SalesforceRecord", "sfdc_id_shape_constraint"]

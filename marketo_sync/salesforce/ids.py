@@ -1,0 +1,48 @@
+"""Salesforce record ids: validation and 15 → 18 character normalisation.
+
+Salesforce ids are case-sensitive base-62 strings of 15 characters; the 18-character form adds a
+3-character suffix that encodes the case of the first 15, so it survives case-insensitive systems.
+We always store the 18-character form, so the same record never appears under two keys.
+"""
+
+import re
+
+SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+_ID_RE = re.compile(r"^[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?$")
+ID_18_REGEX = r"^[0-9A-Za-z]{18}$"
+
+
+class InvalidSalesforceId(ValueError):
+    """Raised for a value that cannot be a Salesforce record id."""
+
+
+def checksum_suffix(id15: str) -> str:
+    """The 3-character suffix: per 5-char chunk, a bit per uppercase letter, mapped to A–Z0–5."""
+    suffix = []
+    for start in range(0, 15, 5):
+        bits = 0
+        for position, char in enumerate(id15[start : start + 5]):
+            if "A" <= char <= "Z":
+                bits |= 1 << position
+        suffix.append(SUFFIX_ALPHABET[bits])
+    return "".join(suffix)
+
+
+def normalize_sfdc_id(value: str) -> str:
+    """Return the 18-character form of a 15- or 18-character id, or raise InvalidSalesforceId."""
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        raise InvalidSalesforceId(
+            f"{value!r} is not a Salesforce id: expected 15 or 18 letters and digits."
+        )
+    id15 = value[:15]
+    expected = checksum_suffix(id15)
+    if len(value) == 18 and value[15:].upper() != expected:
+        raise InvalidSalesforceId(
+            f"{value!r} is not a Salesforce id: its checksum suffix should be {expected!r}."
+        )
+    return id15 + expected
+
+
+def key_prefix(sfdc_id: str) -> str:
+    """The object's key prefix (001 Account, 003 Contact, 00Q Lead, 006 Opportunity, 005 User)."""
+    return sfdc_id[:3]

@@ -1,0 +1,126 @@
+"""Sync state is data: per object a watermark, per run a record, per failing record an error."""
+
+from django.db import models
+
+
+class SalesforceObject(models.TextChoices):
+    USER = "User", "User"
+    ACCOUNT = "Account", "Account"
+    CONTACT = "Contact", "Contact"
+    LEAD = "Lead", "Lead"
+    OPPORTUNITY = "Opportunity", "Opportunity"
+
+
+class SyncState(models.Model):
+    """Where the incremental pull of one Salesforce object stands.
+
+    The watermark `(modstamp, last_id)` is written in the same transaction as the page it covers,
+    so a crash anywhere resumes without loss or duplicates.
+    """
+
+    object_name = models.CharField(max_length=40, choices=SalesforceObject.choices, unique=True)
+    modstamp = models.DateTimeField("watermark SystemModstamp", null=True, blank=True)
+    last_id = models.CharField("watermark Id", max_length=18, blank=True)
+    last_full_at = models.DateTimeField(null=True, blank=True)
+    last_reconcile_at = models.DateTimeField(null=True, blank=True)
+    last_formula_refresh_at = models.DateTimeField(null=True, blank=True)
+    last_describe_at = models.DateTimeField(null=True, blank=True)
+    describe = models.JSONField(
+        "cached describe", default=dict, blank=True, help_text="Field list from describe."
+    )
+    backlog = models.IntegerField(
+        null=True, blank=True, help_text="totalSize of the last incremental query."
+    )
+    paused = models.BooleanField(default=False)
+    paused_reason = models.CharField(max_length=255, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["object_name"]
+        verbose_name = "sync state"
+
+    def __str__(self) -> str:
+        return f"{self.object_name} @ {self.modstamp or 'start'}"
+
+
+class SyncRun(models.Model):
+    """One pull of one object (or one whole cycle when `object_name` is blank)."""
+
+    class Mode(models.TextChoices):
+        FULL = "full", "Full"
+        INCREMENTAL = "incremental", "Incremental"
+        RECONCILE = "reconcile", "Reconcile"
+        FORMULA = "formula", "Formula refresh"
+        RECORDS = "records", "Selected records"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCESS = "success", "Success"
+        FAILED = "failed", "Failed"
+        PAUSED = "paused", "Paused"
+
+    object_name = models.CharField(max_length=40, blank=True)
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.RUNNING, db_index=True
+    )
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    fetched = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    activities_logged = models.PositiveIntegerField(default=0)
+    accounts_skipped_activity_limit = models.PositiveIntegerField(
+        "accounts over the activity limit", default=0
+    )
+    local_edits_overwritten = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField("records quarantined", default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    api_used = models.PositiveIntegerField(null=True, blank=True)
+    api_limit = models.PositiveIntegerField(null=True, blank=True)
+    backlog = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    watermark_modstamp = models.DateTimeField(null=True, blank=True)
+    watermark_id = models.CharField(max_length=18, blank=True)
+    job_id = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        permissions = [
+            ("run_sync", "Can start a Salesforce sync now"),
+            ("pause_sync", "Can pause and resume the Salesforce sync"),
+        ]
+        indexes = [models.Index(fields=["object_name", "-started_at"], name="syncrun_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} {self.object_name or 'cycle'} ({self.status})"
+
+
+class SyncError(models.Model):
+    """A record that could not be applied; retried on later cycles until fixed or dismissed."""
+
+    object_name = models.CharField(max_length=40)
+    sfdc_id = models.CharField("Salesforce ID", max_length=18)
+    message = models.TextField()
+    run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="record_errors"
+    )
+    attempts = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+    next_try_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    dismissed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["object_name", "sfdc_id"], name="one_error_row_per_record"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_name} {self.sfdc_id}: {self.message[:60]}"

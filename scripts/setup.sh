@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) set-up shared by `make demo` and `make test`: virtual environment,
+# Python packages from pyproject.toml, PostgreSQL and Redis up, database created and migrated.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "Creating virtual environment in $VENV..."
+  "$PYTHON" -m venv "$VENV"
+fi
+stamp="$VENV/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+  echo "Installing Python packages..."
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -e '.[dev]'
+  rm -f "$VENV"/.installed-*
+  touch "$stamp"
+fi
+
+bash scripts/ensure_services.sh
+"$VENV/bin/python" scripts/ensure_database.py
+"$VENV/bin/python" manage.py migrate --noinput -v 0

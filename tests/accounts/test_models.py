@@ -1,0 +1,86 @@
+"""Constraints live in the database, not only in Python."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+
+from accounts.models import Account, Contact
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNT_ID = "0019000000B98deAAB"
+
+
+def test_duplicate_account_sfdc_id_is_rejected_by_the_database():
+    Account.objects.create(sfdc_id=ACCOUNT_ID, name="Blue Harbor")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.create(sfdc_id=ACCOUNT_ID, name="Blue Harbor again")
+
+
+def test_15_char_id_is_stored_in_the_18_char_form_so_it_cannot_duplicate():
+    Account.objects.create(sfdc_id="0019000000B98de", name="Blue Harbor")
+    assert Account.objects.get().sfdc_id == ACCOUNT_ID
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.create(sfdc_id=ACCOUNT_ID, name="Same record, long form")
+
+
+def test_duplicate_contact_and_lead_ids_are_rejected():
+    Contact.objects.create(sfdc_id="0039000000AbCdEAAZ"[:15], sfdc_type="contact", last_name="A")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Contact.objects.create(sfdc_id="0039000000AbCdE", sfdc_type="contact", last_name="B")
+    Contact.objects.create(sfdc_lead_id="00Q9000000AbCdE", last_name="Lead")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Contact.objects.create(sfdc_lead_id="00Q9000000AbCdE", last_name="Lead again")
+
+
+def test_people_not_in_salesforce_may_coexist():
+    Contact.objects.create(last_name="One")
+    Contact.objects.create(last_name="Two")
+    assert Contact.objects.count() == 2
+
+
+def test_a_contact_type_person_needs_a_contact_id():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Contact.objects.create(sfdc_type="contact", last_name="No id")
+
+
+def test_contact_belongs_to_at_most_one_account_and_account_has_many():
+    first = Account.objects.create(sfdc_id=ACCOUNT_ID, name="First")
+    second = Account.objects.create(sfdc_id="0019000000oC4HkAAK", name="Second")
+    people = [Contact.objects.create(last_name=f"P{i}", account=first) for i in range(3)]
+    assert first.contacts.count() == 3
+    people[0].account = second
+    people[0].save()
+    assert first.contacts.count() == 2
+    assert list(second.contacts.all()) == [people[0]]
+    first.delete()
+    assert Contact.objects.filter(account__isnull=True).count() == 2
+
+
+def test_malformed_id_written_past_model_validation_is_rejected_by_a_check_constraint():
+    with (
+        pytest.raises(IntegrityError, match="account_sfdc_id_is_18_chars"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "INSERT INTO accounts_account (sfdc_id, name, type, industry, billing_street,"
+            " billing_city, billing_state, billing_postal_code, billing_country, website,"
+            " phone, master_record_sfdc_id, sfdc_values, custom_fields, is_deleted)"
+            " VALUES ('001-bad', 'x', '', '', '', '', '', '', '', '', '', '', '{}', '{}',"
+            " false)"
+        )
+
+
+def test_bad_id_gives_a_validation_error():
+    account = Account(sfdc_id="not-an-id", name="x")
+    with pytest.raises(ValidationError) as excinfo:
+        account.full_clean()
+    assert "is not a Salesforce id" in str(excinfo.value.message_dict["sfdc_id"])
+
+
+def test_unmodelled_salesforce_fields_are_kept_in_custom_fields():
+    Account.objects.create(
+        sfdc_id=ACCOUNT_ID, name="x", custom_fields={"Region__c": "EMEA", "Tier__c": 2}
+    )
+    assert Account.objects.filter(custom_fields__contains={"Region__c": "EMEA"}).exists()

@@ -1,0 +1,11 @@
+"""Test environment, loaded as a pytest plugin before Django reads its settings.
+
+Tests talk to the real PostgreSQL and Redis, but to a Redis database of their own (default /15,
+flushed per test) so they never touch the queues of a running demo.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")

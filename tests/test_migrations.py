@@ -1,0 +1,16 @@
+"""`migrate` from an empty database runs clean, and the Marketers group is created by it."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_from_zero_and_back():
+    call_command("migrate", "accounts", "zero", verbosity=0)
+    call_command("migrate", verbosity=0)
+    codenames = set(
+        Group.objects.get(name="Marketers").permissions.values_list("codename", flat=True)
+    )
+    assert {"change_account", "change_contact", "view_account", "view_activity"} <= codenames
+    assert not {"add_account", "delete_account", "convert_person"} & codenames
