@@ -4,6 +4,13 @@ import django_rq
 import pytest
 from django.conf import settings
 
+pytest_plugins = [
+    "tests.fixtures.sandbox",
+    "tests.fixtures.workers",
+    "tests.fixtures.users",
+    "tests.fixtures.browser",
+]
+
 
 @pytest.fixture(autouse=True)
 def clean_redis():
