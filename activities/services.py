@@ -1,0 +1,134 @@
+"""Services that write the activity log. The sync and local edits both call these.
+
+Change Data Value fans one account change out to every live contact of the account, so it is
+written as one set-based INSERT … SELECT per batch of changes (never a row per contact), and the
+5,000-contact rule (`ACTIVITY_CONTACT_LIMIT`) is decided from one grouped count.
+"""
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+
+from accounts.models import Contact
+from activities.models import Activity
+
+# (attribute, old value, new value) for one account field that changed.
+FieldChange = tuple[str, Any, Any]
+
+CHANGES_PER_STATEMENT = 500
+
+
+@dataclass(frozen=True)
+class ChangeLogResult:
+    activities_logged: int
+    accounts_skipped: int
+
+
+def salesforce_value_text(value: Any) -> str:
+    """Salesforce's JSON representation of a value, as activity text (null becomes empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return json.dumps(value, default=str)
+
+
+def live_contact_counts(account_ids: Iterable[int]) -> dict[int, int]:
+    """Live (not deleted) contacts per account, for the activity limit."""
+    rows = (
+        Contact.objects.filter(account_id__in=list(account_ids), is_deleted=False)
+        .values("account_id")
+        .annotate(contacts=Count("id"))
+        .values_list("account_id", "contacts")
+    )
+    return dict(rows)
+
+
+def change_data_value_log(
+    *,
+    changes_by_account: Mapping[int, list[FieldChange]],
+    source: str,
+    reason: str = "",
+    sync_run_id: int | None = None,
+    user_id: int | None = None,
+    created_at: datetime | None = None,
+) -> ChangeLogResult:
+    """Log one Change Data Value activity per changed field for every live contact.
+
+    Accounts with more than `ACTIVITY_CONTACT_LIMIT` live contacts log nothing and are counted as
+    skipped; exactly the limit still logs.
+    """
+    changes_by_account = {pk: changes for pk, changes in changes_by_account.items() if changes}
+    if not changes_by_account:
+        return ChangeLogResult(0, 0)
+    counts = live_contact_counts(changes_by_account)
+    limit = settings.ACTIVITY_CONTACT_LIMIT
+    over_limit = {pk for pk, contacts in counts.items() if contacts > limit}
+    rows = [
+        (account_id, attribute, salesforce_value_text(old), salesforce_value_text(new))
+        for account_id, changes in changes_by_account.items()
+        if account_id not in over_limit
+        for attribute, old, new in changes
+    ]
+    logged = 0
+    when = created_at or timezone.now()
+    for start in range(0, len(rows), CHANGES_PER_STATEMENT):
+        logged += _insert_fan_out(
+            rows[start : start + CHANGES_PER_STATEMENT],
+            source=source,
+            reason=reason,
+            sync_run_id=sync_run_id,
+            user_id=user_id,
+            created_at=when,
+        )
+    return ChangeLogResult(activities_logged=logged, accounts_skipped=len(over_limit))
+
+
+def _insert_fan_out(
+    rows: list[tuple[int, str, str, str]],
+    *,
+    source: str,
+    reason: str,
+    sync_run_id: int | None,
+    user_id: int | None,
+    created_at: datetime,
+) -> int:
+    """One INSERT … SELECT joining the changed fields to the accounts' live contacts."""
+    activity_table = connection.ops.quote_name(Activity._meta.db_table)
+    contact_table = connection.ops.quote_name(Contact._meta.db_table)
+    values_sql = ", ".join(["(%s::bigint, %s, %s, %s)"] * len(rows))
+    params: list[Any] = [
+        Activity.Type.CHANGE_DATA_VALUE,
+        reason,
+        source,
+        created_at,
+        sync_run_id,
+        user_id,
+    ]
+    for row in rows:
+        params.extend(row)
+    sql = f"""
+        INSERT INTO {activity_table}
+            (contact_id, activity_type, attribute, old_value, new_value, reason, source,
+             created_at, sync_run_id, user_id)
+        SELECT c.id, %s, v.attribute, v.old_value, v.new_value, %s, %s, %s, %s, %s
+        FROM (VALUES {values_sql}) AS v(account_id, attribute, old_value, new_value)
+        JOIN {contact_table} c ON c.account_id = v.account_id AND NOT c.is_deleted
+    """  # noqa: S608 - table names come from model metadata; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
