@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_rq",
+    "health_check",
     "accounts",
     "activities",
     "marketo_sync.sync",
