@@ -4,6 +4,9 @@ from django.contrib import admin
 from django.urls import path
 
 from marketo_sync.health import health_view
+from marketo_sync.rq_dashboard import rq_dashboard_protect
+
+rq_dashboard_protect(admin.site)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

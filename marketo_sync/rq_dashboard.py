@@ -1,0 +1,59 @@
+"""The django-rq dashboard, behind an explicit permission.
+
+django-rq only asks for `is_staff`, which would let every marketer empty queues and requeue or
+delete jobs. Here each dashboard view also needs `django_rq.admin` (superusers have it).
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern
+from django_rq.admin import QueueAdmin
+from django_rq.models import Dashboard
+
+PERMISSION = "django_rq.admin"
+
+
+def require_dashboard_permission(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Staff without the permission get 403; everyone else meets the view's own checks."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        user = request.user
+        if user.is_active and user.is_staff and not user.has_perm(PERMISSION):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+class PermissionCheckedQueueAdmin(QueueAdmin):
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PERMISSION)
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.has_perm(PERMISSION)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.has_perm(PERMISSION)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            URLPattern(
+                pattern.pattern,
+                require_dashboard_permission(pattern.callback),
+                pattern.default_args,
+                pattern.name,
+            )
+            for pattern in super().get_urls()
+        ]
+
+
+def rq_dashboard_protect(site: admin.AdminSite) -> None:
+    """Swap django-rq's admin registration for the permission-checked one."""
+    if site.is_registered(Dashboard):
+        site.unregister(Dashboard)
+    site.register(Dashboard, PermissionCheckedQueueAdmin)
