@@ -1,0 +1,603 @@
+"""The sandbox org's data: SQLite tables built from the schema, with Salesforce's record rules.
+
+Ids are 18-character with real key prefixes and allocated monotonically (so `ORDER BY Id`
+follows creation order); every write moves `SystemModstamp`; deletes are soft (visible to
+`queryAll`) until purged; deleting an account deletes its contacts and opportunities.
+One lock serialises access: the server is threaded, SQLite connections are not shared safely.
+"""
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from marketo_sync.salesforce.ids import checksum_suffix
+from marketo_sync.sandbox.schema import (
+    NUMBER_TYPES,
+    OBJECTS,
+    STAGES,
+    STRING_TYPES,
+    Field,
+    SObject,
+    revenue_band,
+    sobject,
+)
+from marketo_sync.sandbox.soql import Compiled
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+ID_POD = "5g"
+STAGE_PROBABILITY = dict(STAGES)
+COMPOUND_NAME = {"Contact", "Lead", "User"}
+CHILDREN = {"Account": (("Contact", "AccountId"), ("Opportunity", "AccountId"))}
+
+
+class RecordError(Exception):
+    """A write or read Salesforce would refuse: HTTP status, errorCode, message, fields."""
+
+    def __init__(
+        self, status: int, code: str, message: str, fields: list[str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields or []
+
+    def as_json(self, code_key: str = "errorCode") -> dict:
+        body = {"message": self.message, code_key: self.code}
+        if self.fields:
+            body["fields"] = self.fields
+        return body
+
+
+def format_datetime(millis: int | None) -> str | None:
+    """Salesforce's JSON datetime: UTC, milliseconds, `+0000`."""
+    if millis is None:
+        return None
+    moment = datetime.fromtimestamp(millis / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}+0000"
+
+
+def to_millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def encode_id(prefix: str, number: int) -> str:
+    digits = []
+    for _ in range(10):
+        number, remainder = divmod(number, 62)
+        digits.append(BASE62[remainder])
+    id15 = prefix + ID_POD + "".join(reversed(digits))
+    return id15 + checksum_suffix(id15)
+
+
+def api_value(spec: Field, raw: object) -> object:
+    """Stored value → JSON value (booleans, datetimes, numbers as Salesforce sends them)."""
+    if raw is None:
+        return False if spec.type == "boolean" else None
+    if spec.type == "boolean":
+        return bool(raw)
+    if spec.type == "datetime":
+        return format_datetime(int(raw))
+    if spec.type == "int":
+        return int(raw)
+    return raw
+
+
+class Store:
+    """All records of the org, with the rules of §7 for writes."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.lock = threading.RLock()
+        self.db = sqlite3.connect(
+            str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
+        )
+        self.db.execute("PRAGMA journal_mode = WAL" if path else "PRAGMA journal_mode = MEMORY")
+        self.db.execute("PRAGMA synchronous = OFF")
+        self._last_millis = 0
+        self._create_tables()
+
+    def _create_tables(self) -> None:
+        with self.lock:
+            self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)")
+            for obj in OBJECTS.values():
+                columns = ", ".join(f'"{f.name}" {f.sql_type}' for f in obj.fields)
+                self.db.execute(
+                    f'CREATE TABLE IF NOT EXISTS "{obj.name}" ({columns}, "_cascade_of" TEXT)'
+                )
+                self.db.execute(
+                    f'CREATE UNIQUE INDEX IF NOT EXISTS "{obj.name}_id" ON "{obj.name}" ("Id")'
+                )
+                self.db.execute(
+                    f'CREATE INDEX IF NOT EXISTS "{obj.name}_modstamp" '
+                    f'ON "{obj.name}" ("SystemModstamp", "Id")'
+                )
+                if obj.field("AccountId"):
+                    self.db.execute(
+                        f'CREATE INDEX IF NOT EXISTS "{obj.name}_account" '
+                        f'ON "{obj.name}" ("AccountId")'
+                    )
+
+    # -- meta, ids and the clock -------------------------------------------------------------
+
+    def meta(self, key: str, default: object = None) -> object:
+        with self.lock:
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+            return default if row is None else row[0]
+
+    def set_meta(self, key: str, value: object) -> None:
+        with self.lock:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    def allocate_ids(self, obj: SObject, count: int) -> list[str]:
+        with self.lock:
+            start = int(self.meta(f"next_id:{obj.key_prefix}", 1))
+            self.set_meta(f"next_id:{obj.key_prefix}", start + count)
+        return [encode_id(obj.key_prefix, n) for n in range(start, start + count)]
+
+    def now_millis(self) -> int:
+        """Strictly increasing: two writes never share a SystemModstamp in the sandbox."""
+        with self.lock:
+            self._last_millis = max(int(time.time() * 1000), self._last_millis + 1)
+            return self._last_millis
+
+    def clear(self) -> None:
+        with self.lock:
+            for obj in OBJECTS.values():
+                self.db.execute(f'DELETE FROM "{obj.name}"')
+            self.db.execute("DELETE FROM meta")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing; nested calls join the outer transaction."""
+        with self.lock:
+            if self.db.in_transaction:
+                yield
+                return
+            self.db.execute("BEGIN")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def raw(self, obj: SObject, record_id: str) -> dict | None:
+        with self.lock:
+            cursor = self.db.execute(f'SELECT * FROM "{obj.name}" WHERE "Id" = ?', [record_id])
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+    def record(self, obj: SObject, record_id: str, version: str) -> dict | None:
+        """The full record as `GET sobjects/{type}/{id}` returns it."""
+        stored = self.raw(obj, record_id)
+        if stored is None:
+            return None
+        body = {"attributes": attributes(obj.name, record_id, version)}
+        body.update({f.name: api_value(f, stored[f.name]) for f in obj.fields})
+        return body
+
+    def count(self, obj: SObject, include_deleted: bool = False) -> int:
+        where = "" if include_deleted else ' WHERE "IsDeleted" = 0'
+        with self.lock:
+            return self.db.execute(f'SELECT COUNT(*) FROM "{obj.name}"{where}').fetchone()[0]
+
+    def snapshot(self, compiled: Compiled) -> list[int] | int:
+        """Row ids matching a query in its order (or the count for COUNT())."""
+        base = f"FROM {compiled.sql_from} WHERE {compiled.sql_where}"
+        with self.lock:
+            if compiled.is_count:
+                return self.db.execute(f"SELECT COUNT(*) {base}", compiled.params).fetchone()[0]
+            sql = f"SELECT t.rowid {base} ORDER BY {compiled.sql_order}"
+            if compiled.limit is not None or compiled.offset is not None:
+                sql += f" LIMIT {compiled.limit if compiled.limit is not None else -1}"
+                sql += f" OFFSET {compiled.offset or 0}"
+            return [row[0] for row in self.db.execute(sql, compiled.params)]
+
+    def rows(self, compiled: Compiled, rowids: list[int]) -> list[tuple]:
+        """The selected columns of the given rows, in the given order."""
+        if not rowids:
+            return []
+        select = []
+        for path, _ in compiled.columns:
+            if len(path) == 1:
+                select.append(f't."{compiled.sobject.field(path[0]).name}"')
+            else:
+                lookup = compiled.sobject.relationship(path[0])
+                parent = sobject(lookup.reference_to)
+                select.append(f'j_{lookup.relationship}."{parent.field(path[1]).name}"')
+                select.append(f'j_{lookup.relationship}."Id"')
+        marks = ",".join("?" * len(rowids))
+        sql = (
+            f"SELECT t.rowid, {', '.join(select)} FROM {compiled.sql_from} "
+            f"WHERE t.rowid IN ({marks})"
+        )
+        with self.lock:
+            found = {row[0]: row[1:] for row in self.db.execute(sql, rowids)}
+        return [found[r] for r in rowids if r in found]
+
+    def modified_between(
+        self, obj: SObject, start: int, end: int, deleted: bool
+    ) -> list[tuple[str, int]]:
+        with self.lock:
+            return self.db.execute(
+                f'SELECT "Id", "SystemModstamp" FROM "{obj.name}" WHERE "IsDeleted" = ? '
+                'AND "SystemModstamp" >= ? AND "SystemModstamp" < ? ORDER BY "SystemModstamp"',
+                [int(deleted), start, end],
+            ).fetchall()
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def validate(self, obj: SObject, values: dict, creating: bool) -> dict:
+        """Canonical field names and storage values, or the error Salesforce gives."""
+        clean: dict = {}
+        for name, value in values.items():
+            if name == "attributes":
+                continue
+            spec = obj.field(name)
+            if spec is None:
+                raise RecordError(
+                    400,
+                    "INVALID_FIELD",
+                    f"No such column '{name}' on sobject of type {obj.name}",
+                    [name],
+                )
+            if not spec.writable:
+                raise RecordError(
+                    400,
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    f"Unable to create/update fields: {spec.name}. Please check the security "
+                    "settings of this field and verify that it is read/write for your profile "
+                    "or permission set.",
+                    [spec.name],
+                )
+            clean[spec.name] = self._storage_value(spec, value)
+        if creating:
+            missing = [
+                f.name for f in obj.fields if f.required and clean.get(f.name) in (None, "")
+            ]
+            if missing:
+                raise RecordError(
+                    400,
+                    "REQUIRED_FIELD_MISSING",
+                    f"Required fields are missing: [{', '.join(missing)}]",
+                    missing,
+                )
+        return clean
+
+    def _storage_value(self, spec: Field, value: object) -> object:
+        if value is None or value == "":
+            if spec.required:
+                raise RecordError(
+                    400,
+                    "REQUIRED_FIELD_MISSING",
+                    f"Required fields are missing: [{spec.name}]",
+                    [spec.name],
+                )
+            return None
+        problem = RecordError(
+            400,
+            "JSON_PARSER_ERROR",
+            f"Cannot deserialize instance of {spec.type} from value {value!r} for {spec.name}",
+            [spec.name],
+        )
+        if spec.type == "boolean":
+            if not isinstance(value, bool):
+                raise problem
+            return int(value)
+        if spec.type in NUMBER_TYPES:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise problem
+            return int(value) if spec.type == "int" else float(value)
+        if spec.type == "date":
+            try:
+                return date.fromisoformat(str(value)).isoformat()
+            except ValueError:
+                raise problem from None
+        if spec.type == "datetime":
+            try:
+                moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            except ValueError:
+                raise problem from None
+            return to_millis(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+        if not isinstance(value, str):
+            raise problem
+        if spec.type in STRING_TYPES and spec.type not in {"id", "reference"}:
+            if len(value) > spec.length:
+                raise RecordError(
+                    400,
+                    "STRING_TOO_LONG",
+                    f"{spec.label or spec.name}: data value too large: {value[:40]}... "
+                    f"(max length={spec.length})",
+                    [spec.name],
+                )
+        if spec.type == "reference":
+            target = sobject(spec.reference_to or "")
+            if target is None or self.raw(target, value) is None:
+                raise RecordError(
+                    400,
+                    "INVALID_CROSS_REFERENCE_KEY" if len(value) in (15, 18) else "MALFORMED_ID",
+                    f"{spec.label or spec.name}: id value of incorrect type: {value}",
+                    [spec.name],
+                )
+        return value
+
+    def _derived(self, obj: SObject, row: dict) -> dict:
+        """Fields Salesforce computes: compound names, opportunity flags, the formula."""
+        derived: dict = {}
+        if obj.name in COMPOUND_NAME and ("FirstName" in row or "LastName" in row):
+            derived["Name"] = " ".join(
+                p for p in (row.get("FirstName"), row.get("LastName")) if p
+            )
+        if obj.name == "Opportunity" and "StageName" in row:
+            stage = row["StageName"]
+            derived["IsClosed"] = int(stage in {"Closed Won", "Closed Lost"})
+            derived["IsWon"] = int(stage == "Closed Won")
+            if row.get("Probability") is None:
+                derived["Probability"] = float(STAGE_PROBABILITY.get(stage, 0))
+        if obj.name == "Account" and "AnnualRevenue" in row:
+            derived["AnnualRevenueBand__c"] = revenue_band(row["AnnualRevenue"])
+        return derived
+
+    def insert_many(
+        self, obj: SObject, rows: list[dict], user_id: str | None, stamp: int | None = None
+    ) -> list[str]:
+        """Insert validated rows (storage values) with system fields; returns the new ids."""
+        if not rows:
+            return []
+        ids = self.allocate_ids(obj, len(rows))
+        names = [f.name for f in obj.fields]
+        prepared = []
+        for record_id, row in zip(ids, rows, strict=True):
+            now = stamp if stamp is not None else self.now_millis()
+            system = {"Id": record_id, "IsDeleted": 0, "SystemModstamp": now}
+            if obj.field("CreatedDate"):
+                system.update(
+                    CreatedDate=now,
+                    LastModifiedDate=now,
+                    CreatedById=user_id,
+                    LastModifiedById=user_id,
+                )
+            full = {**self._defaults(obj, user_id), **system, **row}
+            full.update(self._derived(obj, full))
+            prepared.append([full.get(n) for n in names])
+        marks = ",".join("?" * len(names))
+        columns = ",".join(f'"{n}"' for n in names)
+        with self.lock:
+            self.db.executemany(
+                f'INSERT INTO "{obj.name}" ({columns}) VALUES ({marks})', prepared
+            )
+        return ids
+
+    def _defaults(self, obj: SObject, user_id: str | None) -> dict:
+        defaults: dict = {}
+        if obj.field("OwnerId"):
+            defaults["OwnerId"] = user_id
+        if obj.name == "Lead":
+            defaults.update(Status="Open - Not Contacted", IsConverted=0)
+        if obj.name == "User":
+            defaults["IsActive"] = 1
+        return defaults
+
+    def live(self, obj: SObject, record_id: str) -> dict:
+        stored = self.raw(obj, record_id)
+        if stored is None:
+            raise RecordError(404, "NOT_FOUND", "The requested resource does not exist")
+        if stored["IsDeleted"]:
+            raise RecordError(404, "ENTITY_IS_DELETED", "entity is deleted")
+        return stored
+
+    def update(
+        self,
+        obj: SObject,
+        record_id: str,
+        changes: dict,
+        user_id: str | None,
+        stamp: int | None = None,
+    ) -> None:
+        """Apply storage values as a Salesforce user's edit: the modstamp moves."""
+        with self.lock:
+            current = self.live(obj, record_id)
+            if obj.name == "Lead" and current["IsConverted"]:
+                raise RecordError(
+                    400,
+                    "CANNOT_UPDATE_CONVERTED_LEAD",
+                    "cannot reference converted lead",
+                )
+            merged = {**current, **changes}
+            changes = {**changes, **self._derived(obj, merged)}
+            now = stamp if stamp is not None else self.now_millis()
+            changes["SystemModstamp"] = now
+            if obj.field("LastModifiedDate"):
+                changes.update(LastModifiedDate=now, LastModifiedById=user_id)
+            self._write(obj, record_id, changes)
+
+    def _write(self, obj: SObject, record_id: str, values: dict) -> None:
+        assignments = ", ".join(f'"{name}" = ?' for name in values)
+        with self.lock:
+            self.db.execute(
+                f'UPDATE "{obj.name}" SET {assignments} WHERE "Id" = ?',
+                [*values.values(), record_id],
+            )
+
+    def set_raw(self, obj: SObject, record_id: str, values: dict) -> None:
+        """Change stored values without touching the modstamp (formula recalculation)."""
+        self.live(obj, record_id)
+        self._write(obj, record_id, values)
+
+    def delete(self, obj: SObject, record_id: str, user_id: str | None) -> None:
+        with self.lock:
+            self.live(obj, record_id)
+            self._mark_deleted(obj, [record_id], user_id, cascade_of=None)
+            for child_name, lookup in CHILDREN.get(obj.name, ()):
+                child = OBJECTS[child_name]
+                child_ids = [
+                    row[0]
+                    for row in self.db.execute(
+                        f'SELECT "Id" FROM "{child_name}" WHERE "{lookup}" = ? '
+                        'AND "IsDeleted" = 0',
+                        [record_id],
+                    )
+                ]
+                self._mark_deleted(child, child_ids, user_id, cascade_of=record_id)
+
+    def _mark_deleted(
+        self, obj: SObject, ids: Iterable[str], user_id: str | None, cascade_of: str | None
+    ) -> None:
+        for record_id in ids:
+            now = self.now_millis()
+            values = {"IsDeleted": 1, "SystemModstamp": now, "_cascade_of": cascade_of}
+            if obj.field("LastModifiedDate"):
+                values.update(LastModifiedDate=now, LastModifiedById=user_id)
+            self._write(obj, record_id, values)
+
+    def undelete(self, obj: SObject, record_id: str, user_id: str | None) -> None:
+        with self.lock:
+            stored = self.raw(obj, record_id)
+            if stored is None or not stored["IsDeleted"]:
+                raise RecordError(400, "UNDELETE_FAILED", "Entity is not in the recycle bin")
+            ids = [(obj, record_id)]
+            for child_name, _ in CHILDREN.get(obj.name, ()):
+                ids.extend(
+                    (OBJECTS[child_name], row[0])
+                    for row in self.db.execute(
+                        f'SELECT "Id" FROM "{child_name}" WHERE "_cascade_of" = ?', [record_id]
+                    )
+                )
+            for target, target_id in ids:
+                now = self.now_millis()
+                self._write(
+                    target,
+                    target_id,
+                    {"IsDeleted": 0, "SystemModstamp": now, "_cascade_of": None},
+                )
+
+    def purge(self, obj: SObject, record_id: str) -> None:
+        """Hard delete (emptied recycle bin): gone from queryAll too, children included."""
+        with self.lock:
+            if self.raw(obj, record_id) is None:
+                raise RecordError(404, "NOT_FOUND", "The requested resource does not exist")
+            for child_name, _ in CHILDREN.get(obj.name, ()):
+                self.db.execute(
+                    f'DELETE FROM "{child_name}" WHERE "_cascade_of" = ?', [record_id]
+                )
+            self.db.execute(f'DELETE FROM "{obj.name}" WHERE "Id" = ?', [record_id])
+
+    def merge(
+        self, obj: SObject, master_id: str, loser_ids: list[str], user_id: str | None
+    ) -> None:
+        """Losers are deleted with MasterRecordId; their children move to the master."""
+        with self.lock:
+            self.live(obj, master_id)
+            for loser_id in loser_ids:
+                self.live(obj, loser_id)
+                for child_name, lookup in CHILDREN.get(obj.name, ()):
+                    child = OBJECTS[child_name]
+                    child_ids = [
+                        row[0]
+                        for row in self.db.execute(
+                            f'SELECT "Id" FROM "{child_name}" WHERE "{lookup}" = ?', [loser_id]
+                        )
+                    ]
+                    for child_id in child_ids:
+                        self.update(child, child_id, {lookup: master_id}, user_id)
+                self._write(obj, loser_id, {"MasterRecordId": master_id})
+                self._mark_deleted(obj, [loser_id], user_id, cascade_of=None)
+            self.update(obj, master_id, {}, user_id)
+
+    def convert_lead(
+        self,
+        lead_id: str,
+        converted_status: str,
+        owner_id: str | None,
+        opportunity_name: str | None,
+        create_opportunity: bool,
+        user_id: str | None,
+    ) -> dict:
+        """SOAP convertLead: the lead stays, converted; Account, Contact, Opportunity appear."""
+        lead_obj, account_obj = OBJECTS["Lead"], OBJECTS["Account"]
+        with self.transaction():
+            lead = self.live(lead_obj, lead_id)
+            if lead["IsConverted"]:
+                raise RecordError(400, "INVALID_STATUS", "This lead was already converted.")
+            status_ok = self.db.execute(
+                'SELECT 1 FROM "LeadStatus" WHERE "ApiName" = ? AND "IsConverted" = 1',
+                [converted_status],
+            ).fetchone()
+            if not status_ok:
+                raise RecordError(
+                    400, "INVALID_STATUS", f"invalid convertedStatus: {converted_status}"
+                )
+            owner = owner_id or lead["OwnerId"] or user_id
+            (account_id,) = self.insert_many(
+                account_obj,
+                [{"Name": lead["Company"], "Industry": lead["Industry"], "OwnerId": owner}],
+                user_id,
+            )
+            (contact_id,) = self.insert_many(
+                OBJECTS["Contact"],
+                [
+                    {
+                        "AccountId": account_id,
+                        "FirstName": lead["FirstName"],
+                        "LastName": lead["LastName"],
+                        "Email": lead["Email"],
+                        "Phone": lead["Phone"],
+                        "Title": lead["Title"],
+                        "LeadSource": lead["LeadSource"],
+                        "OwnerId": owner,
+                    }
+                ],
+                user_id,
+            )
+            opportunity_id = None
+            if create_opportunity:
+                close = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+                (opportunity_id,) = self.insert_many(
+                    OBJECTS["Opportunity"],
+                    [
+                        {
+                            "AccountId": account_id,
+                            "ContactId": contact_id,
+                            "Name": opportunity_name or f"{lead['Company']}-",
+                            "StageName": "Prospecting",
+                            "CloseDate": close,
+                            "LeadSource": lead["LeadSource"],
+                            "OwnerId": owner,
+                        }
+                    ],
+                    user_id,
+                )
+            now = self.now_millis()
+            self._write(
+                lead_obj,
+                lead_id,
+                {
+                    "IsConverted": 1,
+                    "Status": converted_status,
+                    "ConvertedDate": datetime.now(UTC).date().isoformat(),
+                    "ConvertedAccountId": account_id,
+                    "ConvertedContactId": contact_id,
+                    "ConvertedOpportunityId": opportunity_id,
+                    "SystemModstamp": now,
+                    "LastModifiedDate": now,
+                    "LastModifiedById": user_id,
+                },
+            )
+        return {
+            "leadId": lead_id,
+            "accountId": account_id,
+            "contactId": contact_id,
+            "opportunityId": opportunity_id,
+        }
+
+
+def attributes(type_name: str, record_id: str, version: str) -> dict:
+    return {"type": type_name, "url": f"/services/data/v{version}/sobjects/{type_name}/{record_id}"}
