@@ -97,7 +97,7 @@ class Seeder:
     def __init__(self, store: Store, plan: SeedPlan) -> None:
         self.store = store
         self.plan = plan
-        self.random = random.Random(plan.number)
+        self.random = random.Random(plan.number)  # noqa: S311 - reproducible test data
         self.now = datetime.now(UTC).replace(microsecond=0)
 
     def modstamp(self) -> int:
@@ -170,7 +170,8 @@ class Seeder:
                     "BillingStreet": f"{rnd.randint(1, 999)} {rnd.choice(STREETS)}",
                     "BillingCity": city, "BillingState": state or None,
                     "BillingPostalCode": postal, "BillingCountry": country,
-                    "Website": f"https://www.{domain}", "Phone": f"+1 555 {rnd.randint(1000000, 9999999)}",
+                    "Website": f"https://www.{domain}",
+                    "Phone": f"+1 555 {rnd.randint(1000000, 9999999)}",
                     "Region__c": rnd.choice(REGIONS), "Tier__c": float(rnd.randint(1, 3)),
                     "OwnerId": rnd.choice(owners),
                 }

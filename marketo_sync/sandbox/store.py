@@ -309,15 +309,15 @@ class Store:
             return to_millis(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
         if not isinstance(value, str):
             raise problem
-        if spec.type in STRING_TYPES and spec.type not in {"id", "reference"}:
-            if len(value) > spec.length:
-                raise RecordError(
-                    400,
-                    "STRING_TOO_LONG",
-                    f"{spec.label or spec.name}: data value too large: {value[:40]}... "
-                    f"(max length={spec.length})",
-                    [spec.name],
-                )
+        text_type = spec.type in STRING_TYPES and spec.type not in {"id", "reference"}
+        if text_type and len(value) > spec.length:
+            raise RecordError(
+                400,
+                "STRING_TOO_LONG",
+                f"{spec.label or spec.name}: data value too large: {value[:40]}... "
+                f"(max length={spec.length})",
+                [spec.name],
+            )
         if spec.type == "reference":
             target = sobject(spec.reference_to or "")
             if target is None or self.raw(target, value) is None:

@@ -1,0 +1,953 @@
+"""The sandbox's HTTP surface: the Salesforce REST paths simple-salesforce uses, SOAP
+convertLead, Bulk API 2.0 queries, and the token-protected `/__sandbox__/` control API.
+
+Shapes, status codes and headers follow the reference; every refusal is Salesforce's JSON error
+array, never a 500 page. Faults injected through the control API apply to the next N matching
+requests.
+"""
+
+import base64
+import csv
+import hashlib
+import hmac
+import io
+import json
+import re
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from xml.sax.saxutils import escape
+
+from defusedxml import ElementTree
+from werkzeug.wrappers import Request, Response
+
+from marketo_sync.sandbox.schema import OBJECTS, SObject, sobject
+from marketo_sync.sandbox.seed import seed_org
+from marketo_sync.sandbox.soql import Compiled, SoqlError, compile_query
+from marketo_sync.sandbox.store import (
+    RecordError,
+    Store,
+    api_value,
+    attributes,
+    encode_id,
+    format_datetime,
+    to_millis,
+)
+
+ORG_ID = "00D5g0000000001EAA"
+VERSIONS = ("57.0", "58.0", "59.0", "60.0", "61.0", "62.0")
+LOCATOR_IDLE_SECONDS = 15 * 60
+SOAP_NS = "urn:partner.soap.sforce.com"
+ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+FAULT_KINDS = {
+    "expired_session",
+    "unavailable",
+    "request_limit",
+    "lock_row",
+    "latency",
+    "malformed_record",
+    "drop_connection",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class Fault:
+    kind: str
+    remaining: int
+    path: str | None
+    options: dict
+
+    def matches(self, path: str) -> bool:
+        return self.path is None or re.search(self.path, path) is not None
+
+
+@dataclass
+class Cursor:
+    compiled: Compiled
+    rowids: list[int]
+    version: str
+    touched: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class BulkJob:
+    id: str
+    operation: str
+    object_name: str
+    compiled: Compiled
+    rowids: list[int]
+    created: str
+    polls: int = 0
+
+
+class SandboxApp:
+    """WSGI application holding the org's runtime state (sessions, cursors, faults, counts)."""
+
+    def __init__(self, store: Store, base_url_hint: str = "") -> None:
+        self.store = store
+        self.lock = threading.RLock()
+        self.base_url = base_url_hint
+        self.client_id = store.meta("client_id") or "3MVG9sandbox" + secrets.token_hex(16)
+        self.client_secret = store.meta("client_secret") or secrets.token_hex(32)
+        self.control_token = secrets.token_urlsafe(32)
+        self.password = store.meta("password") or "sandbox-" + secrets.token_urlsafe(12)
+        for key in ("client_id", "client_secret", "password"):
+            store.set_meta(key, getattr(self, key))
+        self.sessions: dict[str, float] = {}
+        self.session_timeout = 2 * 3600.0
+        self.cursors: dict[str, Cursor] = {}
+        self.jobs: dict[str, BulkJob] = {}
+        self.faults: list[Fault] = []
+        self.counts: Counter[str] = Counter()
+        self.api_used = int(store.meta("api_used", 0))
+        self.api_limit = 15000
+        self.page_size: int | None = None
+        self.routes: list[tuple[str, re.Pattern, Callable, str]] = []
+        self._route_table()
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _route_table(self) -> None:
+        data = r"^/services/data/v(?P<version>\d+\.\d)"
+        table = [
+            ("POST", r"^/services/oauth2/token/?$", self.token, "token"),
+            ("GET", r"^/services/data/?$", self.versions, "versions"),
+            ("GET", data + r"/?$", self.resources, "resources"),
+            ("GET", data + r"/limits/?$", self.limits, "limits"),
+            ("GET", data + r"/sobjects/?$", self.global_describe, "describe"),
+            ("GET", data + r"/sobjects/(?P<obj>\w+)/describe/?$", self.describe, "describe"),
+            ("GET", data + r"/sobjects/(?P<obj>\w+)/updated/?$", self.updated, "updated"),
+            ("GET", data + r"/sobjects/(?P<obj>\w+)/deleted/?$", self.deleted, "deleted"),
+            ("GET", data + r"/sobjects/(?P<obj>\w+)/?$", self.object_info, "describe"),
+            ("POST", data + r"/sobjects/(?P<obj>\w+)/?$", self.create, "sobject"),
+            ("GET", data + r"/sobjects/(?P<obj>\w+)/(?P<id>\w+)/?$", self.read, "sobject"),
+            ("PATCH", data + r"/sobjects/(?P<obj>\w+)/(?P<id>\w+)/?$", self.patch, "sobject"),
+            ("DELETE", data + r"/sobjects/(?P<obj>\w+)/(?P<id>\w+)/?$", self.remove, "sobject"),
+            ("GET", data + r"/(?P<kind>query|queryAll)/?$", self.query, "query"),
+            (
+                "GET",
+                data + r"/(?:query|queryAll)/(?P<locator>\w+)-(?P<offset>\d+)/?$",
+                self.query_more,
+                "query_more",
+            ),
+            ("POST", data + r"/composite/sobjects/?$", self.collection_create, "composite"),
+            ("POST", data + r"/composite/?$", self.composite, "composite"),
+            ("POST", data + r"/jobs/query/?$", self.bulk_create, "bulk2"),
+            ("GET", data + r"/jobs/query/(?P<job>\w+)/?$", self.bulk_status, "bulk2"),
+            ("PATCH", data + r"/jobs/query/(?P<job>\w+)/?$", self.bulk_abort, "bulk2"),
+            ("DELETE", data + r"/jobs/query/(?P<job>\w+)/?$", self.bulk_delete, "bulk2"),
+            ("GET", data + r"/jobs/query/(?P<job>\w+)/results/?$", self.bulk_results, "bulk2"),
+            ("POST", r"^/services/Soap/u/(?P<version>\d+\.\d)/?$", self.soap, "soap"),
+            ("POST", r"^/__sandbox__/(?P<action>\w+)/?$", self.control, "control"),
+        ]
+        self.routes = [(m, re.compile(p), h, k) for m, p, h, k in table]
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterator[bytes]:
+        request = Request(environ)
+        response = self.dispatch(request)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        path = request.path
+        allowed = False
+        for method, pattern, handler, kind in self.routes:
+            match = pattern.match(path)
+            if not match:
+                continue
+            allowed = True
+            if method != request.method:
+                continue
+            return self.handle(request, handler, kind, match.groupdict())
+        if allowed:
+            return error_response(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' "
+                                  "not allowed. Allowed are GET,PATCH,DELETE,POST")
+        return error_response(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def handle(self, request: Request, handler: Callable, kind: str, args: dict) -> Response:
+        if kind == "control":
+            return self.guarded_control(request, handler, args)
+        self.counts[kind] += 1
+        counted = kind not in {"token", "versions"}
+        try:
+            fault = self.take_fault(request.path)
+            if fault and fault.kind == "latency":
+                time.sleep(float(fault.options.get("seconds", 1)))
+                fault = None
+            if counted:
+                self.authenticate(request, soap=kind == "soap")
+                self.charge_api_call()
+            if fault:
+                response = self.fault_response(fault, request, handler, args)
+            else:
+                response = handler(request, **args)
+        except ApiError as exc:
+            response = error_response(exc.status, exc.code, exc.message)
+            if kind == "soap":
+                response = soap_fault(exc.code, exc.message)
+        except RecordError as exc:
+            response = json_response([exc.as_json()], exc.status)
+        except SoqlError as exc:
+            response = error_response(400, exc.code, exc.message)
+        if counted:
+            response.headers["Sforce-Limit-Info"] = f"api-usage={self.api_used}/{self.api_limit}"
+        return response
+
+    def take_fault(self, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.remaining > 0 and fault.matches(path):
+                    fault.remaining -= 1
+                    return fault
+        return None
+
+    def fault_response(
+        self, fault: Fault, request: Request, handler: Callable, args: dict
+    ) -> Response:
+        if fault.kind == "expired_session":
+            token = bearer_token(request)
+            with self.lock:
+                self.sessions.pop(token or "", None)
+            raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        if fault.kind == "unavailable":
+            raise ApiError(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable")
+        if fault.kind == "request_limit":
+            raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        if fault.kind == "lock_row":
+            raise ApiError(
+                400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record"
+            )
+        response = handler(request, **args)
+        if fault.kind == "malformed_record":
+            body = json.loads(response.get_data())
+            records = body.get("records") or []
+            if records:
+                index = int(fault.options.get("index", 0)) % len(records)
+                records[index][fault.options.get("field", "Name")] = fault.options.get("value")
+            response.set_data(json.dumps(body))
+            return response
+        return dropped_response(response.get_data())
+
+    def authenticate(self, request: Request, soap: bool) -> None:
+        token = soap_session_id(request) if soap else bearer_token(request)
+        now = time.monotonic()
+        with self.lock:
+            last = self.sessions.get(token or "")
+            if last is None or now - last > self.session_timeout:
+                self.sessions.pop(token or "", None)
+                raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+            self.sessions[token] = now
+
+    def charge_api_call(self) -> None:
+        with self.lock:
+            if self.api_used >= self.api_limit:
+                raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            self.api_used += 1
+
+    def user_id(self) -> str | None:
+        return self.store.meta("integration_user")
+
+    def instance_url(self, request: Request) -> str:
+        return self.base_url or request.host_url.rstrip("/")
+
+    # -- OAuth -------------------------------------------------------------------------------
+
+    def token(self, request: Request) -> Response:
+        form = request.form
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        if request.authorization and request.authorization.type == "basic":
+            client_id = request.authorization.username
+            client_secret = request.authorization.password
+        grant = form.get("grant_type")
+        if grant not in {"client_credentials", "password"}:
+            return oauth_error("unsupported_grant_type", "grant type not supported")
+        if client_id != self.client_id:
+            return oauth_error("invalid_client_id", "client identifier invalid")
+        if not hmac.compare_digest(client_secret or "", self.client_secret):
+            return oauth_error("invalid_client", "invalid client credentials")
+        if grant == "password":
+            user = self.store.raw(OBJECTS["User"], self.user_id() or "")
+            if (
+                user is None
+                or form.get("username") != user["Username"]
+                or not hmac.compare_digest(form.get("password", ""), self.password)
+            ):
+                return oauth_error("invalid_grant", "authentication failure")
+        access_token = f"{ORG_ID[:15]}!{secrets.token_urlsafe(48)}"
+        with self.lock:
+            self.sessions[access_token] = time.monotonic()
+        issued_at = str(int(time.time() * 1000))
+        identity = f"{self.instance_url(request)}/id/{ORG_ID}/{self.user_id()}"
+        signature = base64.b64encode(
+            hmac.new(self.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256)
+            .digest()
+        ).decode()
+        return json_response(
+            {
+                "access_token": access_token,
+                "instance_url": self.instance_url(request),
+                "id": identity,
+                "token_type": "Bearer",
+                "issued_at": issued_at,
+                "signature": signature,
+                "scope": "api",
+            }
+        )
+
+    # -- metadata ----------------------------------------------------------------------------
+
+    def versions(self, request: Request) -> Response:
+        return json_response(
+            [{"label": f"v{v}", "url": f"/services/data/v{v}", "version": v} for v in VERSIONS]
+        )
+
+    def resources(self, request: Request, version: str) -> Response:
+        base = f"/services/data/v{version}"
+        names = ("sobjects", "query", "queryAll", "limits", "composite", "jobs")
+        return json_response({name: f"{base}/{name}" for name in names})
+
+    def limits(self, request: Request, version: str) -> Response:
+        remaining = max(self.api_limit - self.api_used, 0)
+        return json_response(
+            {
+                "DailyApiRequests": {"Max": self.api_limit, "Remaining": remaining},
+                "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000 - len(self.jobs)},
+                "DailyBulkV2QueryFileStorageMB": {"Max": 976562, "Remaining": 976562},
+                "DataStorageMB": {"Max": 1024, "Remaining": 1000},
+            }
+        )
+
+    def global_describe(self, request: Request, version: str) -> Response:
+        return json_response(
+            {
+                "encoding": "UTF-8",
+                "maxBatchSize": 200,
+                "sobjects": [o.summary(version) for o in OBJECTS.values()],
+            }
+        )
+
+    def describe(self, request: Request, version: str, obj: str) -> Response:
+        return json_response(self.sobject(obj).describe(version))
+
+    def object_info(self, request: Request, version: str, obj: str) -> Response:
+        target = self.sobject(obj)
+        return json_response({"objectDescribe": target.summary(version), "recentItems": []})
+
+    def sobject(self, name: str) -> SObject:
+        found = sobject(name)
+        if found is None:
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        return found
+
+    # -- records -----------------------------------------------------------------------------
+
+    def create(self, request: Request, version: str, obj: str) -> Response:
+        target = self.sobject(obj)
+        (record_id,) = self.insert(target, [request_json(request)])
+        response = json_response({"id": record_id, "success": True, "errors": []}, 201)
+        response.headers["Location"] = attributes(target.name, record_id, version)["url"]
+        return response
+
+    def insert(self, target: SObject, payloads: list[dict]) -> list[str]:
+        rows = [self.store.validate(target, p, creating=True) for p in payloads]
+        with self.store.transaction():
+            return self.store.insert_many(target, rows, self.user_id())
+
+    def read(self, request: Request, version: str, obj: str, id: str) -> Response:
+        target = self.sobject(obj)
+        body = self.store.record(target, id, version)
+        if body is None or body.get("IsDeleted"):
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        wanted = request.args.get("fields")
+        if wanted:
+            names = [target.field(n.strip()) for n in wanted.split(",")]
+            body = {"attributes": body["attributes"]} | {
+                f.name: body[f.name] for f in names if f is not None
+            }
+        return json_response(body)
+
+    def patch(self, request: Request, version: str, obj: str, id: str) -> Response:
+        target = self.sobject(obj)
+        changes = self.store.validate(target, request_json(request), creating=False)
+        self.store.update(target, id, changes, self.user_id())
+        return Response(status=204)
+
+    def remove(self, request: Request, version: str, obj: str, id: str) -> Response:
+        self.store.delete(self.sobject(obj), id, self.user_id())
+        return Response(status=204)
+
+    def collection_create(self, request: Request, version: str) -> Response:
+        body = request_json(request)
+        records = body.get("records") or []
+        if len(records) > 200:
+            raise ApiError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more "
+                           "than 200 records into this call")
+        all_or_none = bool(body.get("allOrNone"))
+        results: list[dict] = []
+        with self.store.transaction():
+            for record in records:
+                try:
+                    target = self.sobject((record.get("attributes") or {}).get("type", ""))
+                    (record_id,) = self.insert(target, [record])
+                    results.append({"id": record_id, "success": True, "errors": []})
+                except (RecordError, ApiError) as exc:
+                    code = exc.code
+                    results.append({"success": False, "errors": [
+                        {"statusCode": code, "message": exc.message,
+                         "fields": getattr(exc, "fields", [])}]})
+            if all_or_none and not all(r["success"] for r in results):
+                self.store.db.execute("ROLLBACK")
+                self.store.db.execute("BEGIN")
+                results = [
+                    r if not r["success"] else {"success": False, "errors": [
+                        {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                         "message": "Record rolled back because not all records were valid "
+                                    "and the request was using AllOrNone header",
+                         "fields": []}]}
+                    for r in results
+                ]
+        return json_response(results)
+
+    def composite(self, request: Request, version: str) -> Response:
+        body = request_json(request)
+        subrequests = body.get("compositeRequest") or []
+        if len(subrequests) > 25:
+            raise ApiError(400, "INVALID_INPUT", "Composite request limited to 25 subrequests")
+        all_or_none = bool(body.get("allOrNone"))
+        references: dict[str, dict] = {}
+        responses: list[dict] = []
+        failed = False
+        with self.store.transaction():
+            for sub in subrequests:
+                reference = sub.get("referenceId", "")
+                if failed and all_or_none:
+                    responses.append(processing_halted(reference))
+                    continue
+                url = substitute_references(sub.get("url", ""), references)
+                payload = json.loads(substitute_references(json.dumps(sub.get("body")), references))
+                status, result = self.sub_request(sub.get("method", "GET"), url, payload)
+                if status >= 300:
+                    failed = True
+                else:
+                    references[reference] = result or {}
+                responses.append({"body": result, "httpHeaders": {}, "httpStatusCode": status,
+                                  "referenceId": reference})
+            if failed and all_or_none:
+                self.store.db.execute("ROLLBACK")
+                self.store.db.execute("BEGIN")
+                responses = [
+                    r if r["httpStatusCode"] >= 300 else processing_halted(r["referenceId"])
+                    for r in responses
+                ]
+        return json_response({"compositeResponse": responses})
+
+    def sub_request(self, method: str, url: str, payload: dict | None) -> tuple[int, object]:
+        match = re.match(
+            r"^/services/data/v(?P<version>\d+\.\d)/sobjects/(?P<obj>\w+)(?:/(?P<id>\w+))?/?$",
+            url,
+        )
+        if not match:
+            return 400, [{"errorCode": "NOT_FOUND", "message": f"unsupported url {url}"}]
+        try:
+            target = self.sobject(match["obj"])
+            if method == "POST":
+                (record_id,) = self.insert(target, [payload or {}])
+                return 201, {"id": record_id, "success": True, "errors": []}
+            if method == "PATCH":
+                changes = self.store.validate(target, payload or {}, creating=False)
+                self.store.update(target, match["id"], changes, self.user_id())
+                return 204, None
+            if method == "DELETE":
+                self.store.delete(target, match["id"], self.user_id())
+                return 204, None
+            body = self.store.record(target, match["id"], match["version"])
+            if body is None:
+                raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+            return 200, body
+        except RecordError as exc:
+            return exc.status, [exc.as_json()]
+        except ApiError as exc:
+            return exc.status, [{"errorCode": exc.code, "message": exc.message}]
+
+    # -- replication -------------------------------------------------------------------------
+
+    def replication_window(self, request: Request) -> tuple[int, int]:
+        try:
+            start = parse_replication_date(request.args["start"])
+            end = parse_replication_date(request.args["end"])
+        except (KeyError, ValueError):
+            raise ApiError(400, "INVALID_REPLICATION_DATE", "start and end are required "
+                           "ISO-8601 dates") from None
+        if start >= end:
+            raise ApiError(400, "INVALID_REPLICATION_DATE", "startDate must chronologically "
+                           "precede endDate by more than one minute")
+        return to_millis(start), to_millis(end)
+
+    def updated(self, request: Request, version: str, obj: str) -> Response:
+        start, end = self.replication_window(request)
+        if end - start > 30 * 86400 * 1000:
+            raise ApiError(400, "INVALID_REPLICATION_DATE", "start date must be within 30 days")
+        rows = self.store.modified_between(self.sobject(obj), start, end, deleted=False)
+        return json_response(
+            {"ids": [r[0] for r in rows], "latestDateCovered": format_datetime(end)}
+        )
+
+    def deleted(self, request: Request, version: str, obj: str) -> Response:
+        start, end = self.replication_window(request)
+        rows = self.store.modified_between(self.sobject(obj), start, end, deleted=True)
+        earliest = to_millis(datetime.now(UTC) - timedelta(days=15))
+        return json_response(
+            {
+                "deletedRecords": [{"id": i, "deletedDate": format_datetime(m)} for i, m in rows],
+                "earliestDateAvailable": format_datetime(earliest),
+                "latestDateCovered": format_datetime(end),
+            }
+        )
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def batch_size(self, request: Request) -> int:
+        if self.page_size:
+            return self.page_size
+        match = re.search(r"batchSize=(\d+)", request.headers.get("Sforce-Query-Options", ""))
+        return min(max(int(match.group(1)), 200), 2000) if match else 2000
+
+    def query(self, request: Request, version: str, kind: str) -> Response:
+        soql = request.args.get("q")
+        if not soql:
+            raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        compiled = compile_query(soql, include_deleted=kind == "queryAll")
+        result = self.store.snapshot(compiled)
+        if compiled.is_count:
+            return json_response({"totalSize": result, "done": True, "records": []})
+        locator = encode_id("01g", int(self.store.meta("next_locator", 1)))
+        self.store.set_meta("next_locator", int(self.store.meta("next_locator", 1)) + 1)
+        cursor = Cursor(compiled, result, version)
+        with self.lock:
+            self.expire_cursors()
+            self.cursors[locator] = cursor
+        return self.page(cursor, locator, 0, self.batch_size(request))
+
+    def query_more(self, request: Request, version: str, locator: str, offset: str) -> Response:
+        with self.lock:
+            self.expire_cursors()
+            cursor = self.cursors.get(locator)
+        if cursor is None or int(offset) > len(cursor.rowids):
+            raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        cursor.touched = time.monotonic()
+        return self.page(cursor, locator, int(offset), self.batch_size(request))
+
+    def expire_cursors(self) -> None:
+        now = time.monotonic()
+        for key in [k for k, c in self.cursors.items() if now - c.touched > LOCATOR_IDLE_SECONDS]:
+            del self.cursors[key]
+
+    def page(self, cursor: Cursor, locator: str, offset: int, size: int) -> Response:
+        chunk = cursor.rowids[offset : offset + size]
+        records = [
+            shape_record(cursor.compiled, row, cursor.version)
+            for row in self.store.rows(cursor.compiled, chunk)
+        ]
+        done = offset + size >= len(cursor.rowids)
+        body: dict = {"totalSize": len(cursor.rowids), "done": done}
+        if done:
+            with self.lock:
+                self.cursors.pop(locator, None)
+        else:
+            body["nextRecordsUrl"] = (
+                f"/services/data/v{cursor.version}/query/{locator}-{offset + size}"
+            )
+        body["records"] = records
+        return json_response(body)
+
+    # -- Bulk API 2.0 ------------------------------------------------------------------------
+
+    def bulk_create(self, request: Request, version: str) -> Response:
+        body = request_json(request)
+        operation = body.get("operation", "query")
+        if operation not in {"query", "queryAll"}:
+            raise ApiError(400, "INVALIDJOB", f"Invalid operation {operation}")
+        compiled = compile_query(body.get("query", ""), include_deleted=operation == "queryAll")
+        if compiled.is_count:
+            raise ApiError(400, "INVALIDJOB", "Aggregate queries are not supported")
+        job_id = encode_id("750", int(self.store.meta("next_job", 1)))
+        self.store.set_meta("next_job", int(self.store.meta("next_job", 1)) + 1)
+        job = BulkJob(
+            job_id, operation, compiled.sobject.name, compiled, self.store.snapshot(compiled),
+            format_datetime(to_millis(datetime.now(UTC))) or "",
+        )
+        with self.lock:
+            self.jobs[job_id] = job
+        return json_response(self.job_info(job, "UploadComplete"))
+
+    def job_info(self, job: BulkJob, state: str) -> dict:
+        info = {
+            "id": job.id, "operation": job.operation, "object": job.object_name,
+            "createdById": self.user_id(), "createdDate": job.created,
+            "systemModstamp": job.created, "state": state, "concurrencyMode": "Parallel",
+            "contentType": "CSV", "apiVersion": 59.0, "lineEnding": "LF",
+            "columnDelimiter": "COMMA",
+        }
+        if state == "JobComplete":
+            info.update(numberRecordsProcessed=len(job.rowids), retries=0,
+                        totalProcessingTime=len(job.rowids) // 100)
+        return info
+
+    def job(self, job_id: str) -> BulkJob:
+        with self.lock:
+            job = self.jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        return job
+
+    def bulk_status(self, request: Request, version: str, job: str) -> Response:
+        found = self.job(job)
+        found.polls += 1
+        return json_response(
+            self.job_info(found, "InProgress" if found.polls == 1 else "JobComplete")
+        )
+
+    def bulk_abort(self, request: Request, version: str, job: str) -> Response:
+        found = self.job(job)
+        return json_response(self.job_info(found, "Aborted"))
+
+    def bulk_delete(self, request: Request, version: str, job: str) -> Response:
+        with self.lock:
+            self.jobs.pop(self.job(job).id, None)
+        return Response(status=204)
+
+    def bulk_results(self, request: Request, version: str, job: str) -> Response:
+        found = self.job(job)
+        if found.polls < 2:
+            raise ApiError(400, "INVALIDJOBSTATE", "Job is not complete")
+        offset = int(request.args.get("locator") or 0)
+        size = int(request.args.get("maxRecords") or 50000)
+        chunk = found.rowids[offset : offset + size]
+        output = io.StringIO()
+        writer = csv.writer(output, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerow([".".join(path) for path, _ in found.compiled.columns])
+        for row in self.store.rows(found.compiled, chunk):
+            writer.writerow(csv_values(found.compiled, row))
+        response = Response(output.getvalue(), content_type="text/csv; charset=UTF-8")
+        next_offset = offset + size
+        response.headers["Sforce-NumberOfRecords"] = str(len(chunk))
+        response.headers["Sforce-Locator"] = (
+            str(next_offset) if next_offset < len(found.rowids) else "null"
+        )
+        return response
+
+    # -- SOAP convertLead --------------------------------------------------------------------
+
+    def soap(self, request: Request, version: str) -> Response:
+        try:
+            envelope = ElementTree.fromstring(request.get_data())
+        except ElementTree.ParseError:
+            raise ApiError(500, "INVALID_XML", "The SOAP request could not be parsed") from None
+        converts = envelope.findall(f".//{{{SOAP_NS}}}leadConverts")
+        if not converts:
+            raise ApiError(500, "INVALID_OPERATION", "Only convertLead is supported here")
+        results = []
+        for item in converts:
+            def value(name: str, node: object = item) -> str | None:
+                found = node.find(f"{{{SOAP_NS}}}{name}")
+                return found.text if found is not None and found.text else None
+
+            try:
+                created = self.store.convert_lead(
+                    value("leadId") or "",
+                    value("convertedStatus") or "",
+                    value("ownerId"),
+                    value("opportunityName"),
+                    (value("doNotCreateOpportunity") or "false").lower() != "true",
+                    self.user_id(),
+                )
+                results.append({"success": "true", **created})
+            except RecordError as exc:
+                results.append({"success": "false", "leadId": value("leadId"),
+                                "error": (exc.code, exc.message)})
+        return Response(convert_response_xml(results), content_type="text/xml; charset=utf-8")
+
+    # -- control API -------------------------------------------------------------------------
+
+    def guarded_control(self, request: Request, handler: Callable, args: dict) -> Response:
+        token = request.headers.get("X-Sandbox-Token", "")
+        if not hmac.compare_digest(token, self.control_token):
+            return json_response({"error": "a valid X-Sandbox-Token header is required"}, 403)
+        try:
+            return json_response({"result": handler(request_json(request), **args)})
+        except RecordError as exc:
+            return json_response({"error": exc.message, "code": exc.code}, exc.status)
+        except (ApiError, SoqlError, ValueError, KeyError, TypeError) as exc:
+            return json_response({"error": str(exc)}, 400)
+
+    def control(self, body: dict, action: str) -> object:
+        handler = getattr(self, f"control_{action}", None)
+        if handler is None:
+            raise ValueError(f"unknown control action {action!r}")
+        return handler(**body)
+
+    def editor(self) -> str | None:
+        return self.store.meta("editor_user")
+
+    def control_reset(self, seed: str = "tiny") -> dict:
+        with self.lock:
+            counts = seed_org(self.store, seed)
+            self.cursors.clear()
+            self.jobs.clear()
+            self.faults.clear()
+            self.counts.clear()
+            self.page_size = None
+            self.api_used = 0
+            self.api_limit = 15000
+            for key in ("client_id", "client_secret", "password"):
+                self.store.set_meta(key, getattr(self, key))
+        return counts
+
+    def control_create(self, object_name: str, fields: dict) -> str:
+        target = self.sobject(object_name)
+        row = self.store.validate(target, fields, creating=True)
+        return self.store.insert_many(target, [row], self.editor())[0]
+
+    def control_bulk_create(self, object_name: str, rows: list[dict]) -> list[str]:
+        target = self.sobject(object_name)
+        clean = [self.store.validate(target, r, creating=True) for r in rows]
+        with self.store.transaction():
+            return self.store.insert_many(target, clean, self.editor())
+
+    def control_update(self, object_name: str, id: str, fields: dict) -> None:
+        target = self.sobject(object_name)
+        self.store.update(target, id, self.store.validate(target, fields, False), self.editor())
+
+    def control_delete(self, object_name: str, id: str) -> None:
+        self.store.delete(self.sobject(object_name), id, self.editor())
+
+    def control_undelete(self, object_name: str, id: str) -> None:
+        self.store.undelete(self.sobject(object_name), id, self.editor())
+
+    def control_purge(self, object_name: str, id: str) -> None:
+        self.store.purge(self.sobject(object_name), id)
+
+    def control_merge(self, object_name: str, master_id: str, loser_ids: list[str]) -> None:
+        self.store.merge(self.sobject(object_name), master_id, loser_ids, self.editor())
+
+    def control_set_formula(self, object_name: str, id: str, field: str, value: object) -> None:
+        target = self.sobject(object_name)
+        spec = target.field(field)
+        if spec is None or not spec.calculated:
+            raise ValueError(f"{field} is not a formula field of {target.name}")
+        self.store.set_raw(target, id, {spec.name: value})
+
+    def control_late_write(self, object_name: str, id: str, fields: dict, modstamp: str) -> None:
+        target = self.sobject(object_name)
+        stamp = to_millis(datetime.fromisoformat(modstamp.replace("Z", "+00:00")))
+        self.store.update(
+            target, id, self.store.validate(target, fields, False), self.editor(), stamp=stamp
+        )
+
+    def control_get(self, object_name: str, id: str) -> dict | None:
+        return self.store.record(self.sobject(object_name), id, "59.0")
+
+    def control_count(self, object_name: str, include_deleted: bool = False) -> int:
+        return self.store.count(self.sobject(object_name), include_deleted)
+
+    def control_inject_fault(
+        self, kind: str, count: int = 1, path: str | None = None, **options: object
+    ) -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; one of {sorted(FAULT_KINDS)}")
+        with self.lock:
+            self.faults.append(Fault(kind, int(count), path, options))
+
+    def control_clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def control_expire_sessions(self) -> None:
+        with self.lock:
+            self.sessions.clear()
+
+    def control_set_session_timeout(self, seconds: float) -> None:
+        self.session_timeout = float(seconds)
+
+    def control_set_api_limit(self, max_calls: int, used: int | None = None) -> None:
+        with self.lock:
+            self.api_limit = int(max_calls)
+            if used is not None:
+                self.api_used = int(used)
+
+    def control_request_counts(self) -> dict[str, int]:
+        return dict(self.counts)
+
+    def control_reset_counts(self) -> None:
+        self.counts.clear()
+
+    def control_set_page_size(self, size: int | None) -> None:
+        self.page_size = int(size) if size else None
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def json_response(body: object, status: int = 200) -> Response:
+    return Response(
+        json.dumps(body), status=status, content_type="application/json;charset=UTF-8"
+    )
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    return json_response([{"message": message, "errorCode": code}], status)
+
+
+def oauth_error(code: str, description: str) -> Response:
+    return json_response({"error": code, "error_description": description}, 400)
+
+
+def processing_halted(reference: str) -> dict:
+    return {
+        "body": [{"errorCode": "PROCESSING_HALTED", "message": "The transaction was rolled back "
+                  "since another operation in the same transaction failed."}],
+        "httpHeaders": {}, "httpStatusCode": 400, "referenceId": reference,
+    }
+
+
+def substitute_references(text: str, references: dict[str, dict]) -> str:
+    def lookup(match: re.Match) -> str:
+        found = references.get(match.group(1), {})
+        return str(found.get(match.group(2), match.group(0)))
+
+    return re.sub(r"@\{(\w+)\.(\w+)\}", lookup, text)
+
+
+def request_json(request: Request) -> dict:
+    data = request.get_data()
+    if not data:
+        return {}
+    try:
+        body = json.loads(data)
+    except ValueError:
+        raise ApiError(400, "JSON_PARSER_ERROR", "The request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
+    return body
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    return header[7:] if header.startswith("Bearer ") else None
+
+
+def soap_session_id(request: Request) -> str | None:
+    match = re.search(rb"<(?:\w+:)?sessionId>([^<]+)</", request.get_data())
+    return match.group(1).decode() if match else None
+
+
+def parse_replication_date(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def shape_record(compiled: Compiled, row: tuple, version: str) -> dict:
+    """A query result record: attributes, canonical names in SELECT order, nested parents."""
+    record_id = None
+    values: dict = {}
+    position = 0
+    for path, spec in compiled.columns:
+        if len(path) == 1:
+            value = api_value(spec, row[position])
+            values[spec.name] = value
+            if spec.name == "Id":
+                record_id = value
+            position += 1
+            continue
+        lookup = compiled.sobject.relationship(path[0])
+        parent_value, parent_id = row[position], row[position + 1]
+        position += 2
+        key = lookup.relationship
+        parent_type = lookup.reference_to
+        if parent_id is None:
+            values[key] = None
+            continue
+        nested = values.get(key) or {"attributes": attributes(parent_type, parent_id, version)}
+        nested[spec.name] = api_value(spec, parent_value)
+        values[key] = nested
+    url_id = record_id or "x"
+    return {"attributes": attributes(compiled.sobject.name, url_id, version), **values}
+
+
+def csv_values(compiled: Compiled, row: tuple) -> list[str]:
+    values = []
+    position = 0
+    for path, spec in compiled.columns:
+        raw = row[position]
+        position += 1 if len(path) == 1 else 2
+        value = api_value(spec, raw)
+        if value is None:
+            values.append("")
+        elif isinstance(value, bool):
+            values.append("true" if value else "false")
+        elif spec.type == "datetime":
+            values.append(str(value).replace("+0000", "Z"))
+        else:
+            values.append(str(value))
+    return values
+
+
+def soap_fault(code: str, message: str) -> Response:
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{ENV_NS}" '
+        f'xmlns:sf="urn:fault.partner.soap.sforce.com"><soapenv:Body><soapenv:Fault>'
+        f"<faultcode>sf:{xml_escape(code)}</faultcode><faultstring>{xml_escape(code)}: "
+        f"{xml_escape(message)}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )
+    return Response(body, status=500, content_type="text/xml; charset=utf-8")
+
+
+def convert_response_xml(results: list[dict]) -> str:
+    items = []
+    for result in results:
+        parts = []
+        for key in ("accountId", "contactId", "leadId", "opportunityId"):
+            value = result.get(key)
+            parts.append(
+                f"<{key}>{xml_escape(value)}</{key}>" if value else f'<{key} xsi:nil="true"/>'
+            )
+        if "error" in result:
+            code, message = result["error"]
+            parts.append(
+                f"<errors><message>{xml_escape(message)}</message>"
+                f"<statusCode>{xml_escape(code)}</statusCode></errors>"
+            )
+        parts.append(f"<success>{result['success']}</success>")
+        items.append(f"<result>{''.join(parts)}</result>")
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{ENV_NS}" '
+        f'xmlns="{SOAP_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f"<soapenv:Body><convertLeadResponse>{''.join(items)}</convertLeadResponse>"
+        f"</soapenv:Body></soapenv:Envelope>"
+    )
+
+
+def xml_escape(value: object) -> str:
+    return escape(str(value))
+
+
+def dropped_response(data: bytes) -> Response:
+    """Announce the whole body, send half, then fail: the client sees a broken connection."""
+
+    def stream() -> Iterator[bytes]:
+        yield data[: len(data) // 2]
+        raise ConnectionAbortedError("sandbox fault: connection dropped mid-response")
+
+    response = Response(stream(), content_type="application/json;charset=UTF-8")
+    response.headers["Content-Length"] = str(len(data))
+    return response
+
