@@ -1,5 +1,6 @@
 """The sandbox driven by the real simple-salesforce over verified TLS."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,8 +13,6 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
     SalesforceResourceNotFound,
 )
-
-from tests.fixtures.sandbox import sandbox_login
 
 DATETIME_SHAPE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$"
 
@@ -28,7 +27,7 @@ def test_query_returns_salesforce_shapes(sf: Salesforce):
     assert list(record) == ["attributes", "Id", "Name", "Account", "SystemModstamp"]
     assert record["Account"]["attributes"]["type"] == "Account"
     assert len(record["Id"]) == 18 and record["Id"].startswith("003")
-    assert __import__("re").match(DATETIME_SHAPE, record["SystemModstamp"])
+    assert re.match(DATETIME_SHAPE, record["SystemModstamp"])
 
 
 def test_field_names_come_back_in_canonical_case(sf):
