@@ -1,0 +1,66 @@
+"""Where the Salesforce settings come from: the environment, else the running sandbox.
+
+The sandbox state file is read at call time (not at settings import), so a process started
+before the sandbox — a test session, a worker — still finds it.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+from marketo_sync.salesforce.errors import SalesforceConfigError
+
+
+@dataclass(frozen=True)
+class SalesforceConfig:
+    login_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    username: str = ""
+    password: str = field(default="", repr=False)
+    ca_bundle: str = ""
+    proxy: str = ""
+    api_version: str = "59.0"
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0
+    api_reserve: int = 1000
+
+
+def sandbox_state(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise SalesforceConfigError(f"cannot read the sandbox state file {path}: {exc}") from None
+
+
+def salesforce_config() -> SalesforceConfig:
+    """Settings first; any unset login URL, client id/secret or CA comes from the sandbox."""
+    state = {}
+    if not (settings.SALESFORCE_LOGIN_URL and settings.SALESFORCE_CLIENT_ID):
+        state = sandbox_state(settings.SALESFORCE_SANDBOX_STATE)
+    config = SalesforceConfig(
+        login_url=settings.SALESFORCE_LOGIN_URL or state.get("url", ""),
+        client_id=settings.SALESFORCE_CLIENT_ID or state.get("client_id", ""),
+        client_secret=settings.SALESFORCE_CLIENT_SECRET or state.get("client_secret", ""),
+        username=settings.SALESFORCE_USERNAME,
+        password=settings.SALESFORCE_PASSWORD,
+        ca_bundle=settings.SALESFORCE_CA_BUNDLE or state.get("ca_path", ""),
+        proxy=settings.SALESFORCE_PROXY,
+        api_version=settings.SALESFORCE_API_VERSION,
+        connect_timeout=settings.SALESFORCE_CONNECT_TIMEOUT,
+        read_timeout=settings.SALESFORCE_READ_TIMEOUT,
+        api_reserve=settings.SALESFORCE_API_RESERVE,
+    )
+    if not config.login_url or not config.client_id or not config.client_secret:
+        raise SalesforceConfigError(
+            "Salesforce is not configured: set SALESFORCE_LOGIN_URL, SALESFORCE_CLIENT_ID and "
+            "SALESFORCE_CLIENT_SECRET, or start the sandbox (manage.py sfdc_sandbox), whose "
+            f"state file is expected at {settings.SALESFORCE_SANDBOX_STATE}."
+        )
+    if config.ca_bundle and not Path(config.ca_bundle).is_file():
+        raise SalesforceConfigError(f"SALESFORCE_CA_BUNDLE {config.ca_bundle} is not a file")
+    return config
