@@ -103,6 +103,13 @@ class Contact(SalesforceRecord):
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
     )
+    account_sfdc_id = models.CharField(
+        "account (Salesforce ID)",
+        max_length=18,
+        blank=True,
+        db_index=True,
+        help_text="The AccountId Salesforce sent; links the contact when the account arrives.",
+    )
     owner = models.ForeignKey(
         SalesforceUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
     )
@@ -157,6 +164,9 @@ class Opportunity(SalesforceRecord):
     is_won = models.BooleanField(default=False)
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities"
+    )
+    account_sfdc_id = models.CharField(
+        "account (Salesforce ID)", max_length=18, blank=True, db_index=True
     )
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities"

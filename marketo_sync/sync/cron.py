@@ -1,0 +1,16 @@
+"""The one schedule (`python manage.py rqcron marketo_sync/sync/cron.py`).
+
+It ticks every minute and starts a cycle only when none is running or queued and the last one
+ended at least SYNC_INTERVAL_SECONDS ago — Marketo's "5 minutes after the previous cycle ends".
+RQ's interval alone would count from the last enqueue and could stack cycles.
+"""
+
+from rq import cron
+
+from marketo_sync.sync.jobs import tick
+
+cron.register(
+    tick,
+    queue_name="sync",
+    cron="* * * * *",
+)

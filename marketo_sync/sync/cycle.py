@@ -1,0 +1,293 @@
+"""A sync cycle: every object in dependency order, one cycle at a time across all workers.
+
+The cycle holds a Redis lock that expires (a killed worker cannot block the next cycle for
+longer than the TTL) and is renewed by a heartbeat thread while the cycle lives.
+"""
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+import django_rq
+from django.conf import settings
+from django.core.mail import mail_admins
+from django.db import connection, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from accounts.models import Contact
+from marketo_sync.salesforce.client import SalesforceClient
+from marketo_sync.salesforce.errors import (
+    SalesforceApiLimitReached,
+    SalesforceError,
+)
+from marketo_sync.sync.crashpoints import crashpoint
+from marketo_sync.sync.engine import SEEN_TABLE, ObjectSync, PageOutcome
+from marketo_sync.sync.mapping import OBJECT_ORDER
+from marketo_sync.sync.models import SyncError, SyncRun, SyncState
+
+logger = logging.getLogger(__name__)
+
+LOCK_KEY = "marketo-sync:cycle-lock"
+LOCK_TTL_SECONDS = 120
+COUNTERS = (
+    "fetched", "created", "updated", "deleted", "activities_logged",
+    "accounts_skipped_activity_limit", "local_edits_overwritten", "errors", "api_calls",
+)
+ProgressCallback = Callable[[str, int, int | None], None]
+
+
+class CycleLock:
+    """`SET NX EX` lock with a token, renewed while held; released only by its owner."""
+
+    def __init__(self) -> None:
+        self.redis = django_rq.get_connection("sync")
+        self.token = uuid.uuid4().hex
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def acquire(self) -> bool:
+        if not self.redis.set(LOCK_KEY, self.token, nx=True, ex=LOCK_TTL_SECONDS):
+            return False
+        self._thread = threading.Thread(target=self._renew, name="sync-lock", daemon=True)
+        self._thread.start()
+        return True
+
+    def _renew(self) -> None:
+        while not self._stop.wait(LOCK_TTL_SECONDS / 4):
+            if self.redis.get(LOCK_KEY) != self.token.encode():
+                return
+            self.redis.expire(LOCK_KEY, LOCK_TTL_SECONDS)
+
+    def release(self) -> None:
+        self._stop.set()
+        if self.redis.get(LOCK_KEY) == self.token.encode():
+            self.redis.delete(LOCK_KEY)
+
+
+def cycle_lock_held() -> bool:
+    return bool(django_rq.get_connection("sync").exists(LOCK_KEY))
+
+
+@contextmanager
+def cycle_lock() -> Iterator[bool]:
+    lock = CycleLock()
+    acquired = lock.acquire()
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            lock.release()
+
+
+def fail_stale_runs() -> int:
+    """Runs left `running` by a dead worker (no heartbeat, no lock) are marked failed."""
+    if cycle_lock_held():
+        return 0
+    cutoff = timezone.now() - timezone.timedelta(seconds=settings.SYNC_STALE_SECONDS)
+    stale = SyncRun.objects.filter(status=SyncRun.Status.RUNNING)
+    return stale.filter(heartbeat_at__lt=cutoff).update(
+        status=SyncRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error="the worker running this sync stopped (killed or crashed); the next run resumes",
+    ) + stale.filter(heartbeat_at__isnull=True).update(
+        status=SyncRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error="the worker running this sync stopped before its first page; the next run resumes",
+    )
+
+
+def sync_paused() -> bool:
+    return SyncState.objects.filter(paused=True).exists()
+
+
+def choose_mode(object_name: str, full: bool) -> str:
+    state = SyncState.objects.filter(object_name=object_name).first()
+    if full or state is None or state.last_full_at is None:
+        return SyncRun.Mode.FULL
+    return SyncRun.Mode.INCREMENTAL
+
+
+def sync_cycle(
+    *,
+    full: bool = False,
+    objects: Iterable[str] | None = None,
+    progress: ProgressCallback | None = None,
+    job_id: str = "",
+) -> SyncRun | None:
+    """Run one cycle now; None when another cycle holds the lock or the sync is paused."""
+    with cycle_lock() as acquired:
+        if not acquired:
+            logger.info("a sync cycle is already running; not starting another")
+            return None
+        fail_stale_runs()
+        if sync_paused():
+            logger.info("sync is paused; cycle skipped")
+            return None
+        started = timezone.now()
+        cycle = SyncRun.objects.create(
+            mode=SyncRun.Mode.FULL if full else SyncRun.Mode.INCREMENTAL,
+            started_at=started,
+            heartbeat_at=started,
+            job_id=job_id,
+        )
+        client = None
+        try:
+            client = SalesforceClient.from_settings()
+            for object_name in objects or OBJECT_ORDER:
+                run = sync_object(client, object_name, choose_mode(object_name, full), progress)
+                crashpoint("between_objects")
+                if run.status != SyncRun.Status.SUCCESS:
+                    finish(cycle, client, run.status, run.error)
+                    break
+            else:
+                finish(cycle, client, SyncRun.Status.SUCCESS, "")
+        except SalesforceError as exc:
+            finish(cycle, client, SyncRun.Status.FAILED, str(exc))
+        except Exception as exc:
+            finish(cycle, client, SyncRun.Status.FAILED, f"{type(exc).__name__}: {exc}")
+            raise
+        return cycle
+
+
+def sync_object(
+    client: SalesforceClient,
+    object_name: str,
+    mode: str,
+    progress: ProgressCallback | None = None,
+    sfdc_ids: list[str] | None = None,
+) -> SyncRun:
+    """Pull one object; the run records how it went (success, paused or failed)."""
+    now = timezone.now()
+    run = SyncRun.objects.create(
+        object_name=object_name, mode=mode, started_at=now, heartbeat_at=now
+    )
+    calls_before = client.api_calls
+    track_seen = mode == SyncRun.Mode.FULL and sfdc_ids is None
+    sync = ObjectSync(client, object_name, run, track_seen=track_seen)
+    try:
+        if sfdc_ids is not None:
+            pages = sync.records_by_id(sfdc_ids)
+        else:
+            retry_failed_records(sync)
+            pages = sync.pages(mode)
+        done = 0
+        for page in pages:
+            crashpoint("page_fetched")
+            if run.backlog is None and sfdc_ids is None:
+                run.backlog = page["totalSize"]
+                SyncRun.objects.filter(pk=run.pk).update(backlog=run.backlog)
+            outcome: PageOutcome = sync.apply_page(page["records"])
+            done += outcome.fetched
+            if progress:
+                progress(object_name, done, run.backlog)
+        if track_seen:
+            mark_missing_as_deleted(sync)
+        if object_name == "Contact":
+            record_unknown_accounts(run)
+        status, error = SyncRun.Status.SUCCESS, ""
+    except SalesforceApiLimitReached as exc:
+        status, error = SyncRun.Status.PAUSED, str(exc)
+    except SalesforceError as exc:
+        status, error = SyncRun.Status.FAILED, str(exc)
+    run.refresh_from_db()
+    run.api_calls = client.api_calls - calls_before
+    run.status, run.error = status, error
+    run.finished_at = timezone.now()
+    run.api_used, run.api_limit = client.api_used, client.api_limit
+    run.save()
+    if status == SyncRun.Status.SUCCESS and mode == SyncRun.Mode.FULL and sfdc_ids is None:
+        SyncState.objects.filter(object_name=object_name).update(last_full_at=run.started_at)
+    if run.backlog is not None and sfdc_ids is None:
+        SyncState.objects.filter(object_name=object_name).update(backlog=run.backlog)
+    return run
+
+
+def retry_failed_records(sync: ObjectSync) -> None:
+    """Quarantined records are fetched again by id until they apply or are dismissed."""
+    due = list(
+        SyncError.objects.filter(
+            object_name=sync.mapping.object_name,
+            dismissed=False,
+            resolved_at__isnull=True,
+            next_try_at__lte=timezone.now(),
+        ).values_list("sfdc_id", flat=True)[:2000]
+    )
+    for page in sync.records_by_id(due):
+        sync.apply_page(page["records"])
+
+
+def mark_missing_as_deleted(sync: ObjectSync) -> None:
+    """After a full read: rows whose record Salesforce no longer has at all (purged).
+
+    Compared in the database against the temp table of ids this run saw, never a Python set,
+    so memory stays flat in the size of the org.
+    """
+    mapping = sync.mapping
+    table = connection.ops.quote_name(mapping.model._meta.db_table)
+    key = connection.ops.quote_name(mapping.key)
+    only_leads = " AND sfdc_type = 'lead'" if mapping.object_name == "Lead" else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} SET is_deleted = true, synced_at = now()
+            WHERE NOT is_deleted AND {key} IS NOT NULL{only_leads}
+              AND NOT EXISTS (SELECT 1 FROM {SEEN_TABLE} s WHERE s.sfdc_id = {table}.{key})
+            """  # noqa: S608 - identifiers from model metadata
+        )
+        deleted = cursor.rowcount
+        SyncRun.objects.filter(pk=sync.run.pk).update(deleted=F("deleted") + deleted)
+
+
+def record_unknown_accounts(run: SyncRun) -> None:
+    """Contacts whose account still does not exist after the cycle's accounts: a SyncError."""
+    orphans = list(
+        Contact.objects.filter(account__isnull=True, is_deleted=False)
+        .exclude(account_sfdc_id="")
+        .values_list("sfdc_id", "account_sfdc_id")[:10000]
+    )
+    SyncError.objects.bulk_create(
+        [
+            SyncError(
+                object_name="Contact",
+                sfdc_id=sfdc_id,
+                message=f"account {account_id} is not in the local copy (not synced or not "
+                "visible to the sync user); the contact is stored without it",
+                run=run,
+                next_try_at=timezone.now(),
+            )
+            for sfdc_id, account_id in orphans
+            if sfdc_id
+        ],
+        update_conflicts=True,
+        unique_fields=["object_name", "sfdc_id"],
+        update_fields=["message", "run", "next_try_at", "last_seen_at"],
+    )
+
+
+def finish(cycle: SyncRun, client: SalesforceClient | None, status: str, error: str) -> None:
+    totals = SyncRun.objects.filter(
+        started_at__gte=cycle.started_at, object_name__gt=""
+    ).aggregate(**{name: Sum(name) for name in COUNTERS})
+    for name in COUNTERS:
+        setattr(cycle, name, totals[name] or 0)
+    cycle.status, cycle.error = status, error
+    cycle.finished_at = timezone.now()
+    if client is not None:
+        cycle.api_used, cycle.api_limit = client.api_used, client.api_limit
+    cycle.save()
+    if status in {SyncRun.Status.FAILED, SyncRun.Status.PAUSED}:
+        notify_admins(cycle)
+
+
+def notify_admins(run: SyncRun) -> None:
+    """E-mail the admins (Django's mail settings) when a cycle fails or pauses."""
+    mail_admins(
+        f"Salesforce sync {run.get_status_display().lower()}",
+        f"The sync cycle started {run.started_at:%Y-%m-%d %H:%M:%S} UTC ended as "
+        f"{run.get_status_display().lower()}:\n\n{run.error}\n\nNothing is lost: the next cycle "
+        "resumes from the last committed page.",
+        fail_silently=True,
+    )

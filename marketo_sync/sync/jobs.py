@@ -1,0 +1,26 @@
+"""RQ jobs: thin wrappers that take ids and call the sync services."""
+
+from rq import get_current_job
+
+from marketo_sync.sync.cycle import sync_cycle
+from marketo_sync.sync.engine_records import sync_records
+from marketo_sync.sync.services import sync_cycle_due, sync_enqueue_cycle
+
+
+def current_job_id() -> str:
+    job = get_current_job()
+    return job.id if job else ""
+
+
+def run_sync_cycle(full: bool = False) -> int | None:
+    cycle = sync_cycle(full=full, job_id=current_job_id())
+    return cycle.pk if cycle else None
+
+
+def run_sync_records(object_name: str, sfdc_ids: list[str]) -> int:
+    return sync_records(object_name=object_name, sfdc_ids=sfdc_ids).pk
+
+
+def tick() -> str | None:
+    """Every minute: enqueue a cycle if one is due (see marketo_sync/sync/cron.py)."""
+    return sync_enqueue_cycle() if sync_cycle_due() else None

@@ -1,0 +1,92 @@
+"""What the admin, the commands and the schedule call to drive the sync."""
+
+from datetime import datetime, timedelta
+
+import django_rq
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from rq.job import JobStatus
+
+from marketo_sync.sync.cycle import cycle_lock_held
+from marketo_sync.sync.mapping import MAPPINGS, OBJECT_ORDER
+from marketo_sync.sync.models import SyncRun, SyncState
+
+CYCLE_JOB_ID = "marketo-sync-cycle"
+
+
+def cycle_pending() -> bool:
+    """A cycle job is queued or running (RQ), or a cycle holds the lock."""
+    if cycle_lock_held():
+        return True
+    queue = django_rq.get_queue("sync")
+    job = queue.fetch_job(CYCLE_JOB_ID)
+    return job is not None and job.get_status(refresh=True) in {
+        JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED,
+    }
+
+
+def sync_enqueue_cycle(*, full: bool = False, requested_by: object = None) -> str | None:
+    """Queue a cycle unless one is queued or running; returns the job id, or None."""
+    if cycle_pending():
+        return None
+    queue = django_rq.get_queue("sync")
+    job = queue.enqueue(
+        "marketo_sync.sync.jobs.run_sync_cycle",
+        full=full,
+        job_id=CYCLE_JOB_ID,
+        job_timeout=6 * 3600,
+        result_ttl=3600,
+        failure_ttl=86400,
+        description=f"Salesforce sync cycle ({'full' if full else 'incremental'})",
+    )
+    return job.id
+
+
+def sync_enqueue_records(*, object_name: str, sfdc_ids: list[str]) -> str:
+    if object_name not in MAPPINGS:
+        raise ValueError(f"unknown object {object_name!r}")
+    job = django_rq.get_queue("sync").enqueue(
+        "marketo_sync.sync.jobs.run_sync_records", object_name, list(sfdc_ids), result_ttl=3600
+    )
+    return job.id
+
+
+def sync_set_paused(*, paused: bool, reason: str = "") -> None:
+    for object_name in OBJECT_ORDER:
+        SyncState.objects.get_or_create(object_name=object_name)
+    SyncState.objects.update(paused=paused, paused_reason=reason if paused else "")
+
+
+def last_cycle() -> SyncRun | None:
+    return SyncRun.objects.filter(object_name="").order_by("-started_at").first()
+
+
+def next_cycle_due() -> datetime | None:
+    """When the schedule will start the next cycle: interval after the last one ended."""
+    last = last_cycle()
+    if last is None or last.finished_at is None:
+        return None if last else timezone.now()
+    return last.finished_at + timedelta(seconds=settings.SYNC_INTERVAL_SECONDS)
+
+
+def sync_cycle_due() -> bool:
+    """The schedule's "due" check: nothing pending and the interval since the last end passed."""
+    if cycle_pending() or SyncState.objects.filter(paused=True).exists():
+        return False
+    due = next_cycle_due()
+    return due is not None and due <= timezone.now()
+
+
+def sync_status() -> dict:
+    last = last_cycle()
+    return {
+        "paused": SyncState.objects.filter(paused=True).exists(),
+        "running": cycle_pending(),
+        "last_cycle": last,
+        "next_cycle_at": next_cycle_due(),
+        "recent_runs": list(SyncRun.objects.filter(~Q(object_name=""))[:20]),
+        "api_used": last.api_used if last else None,
+        "api_limit": last.api_limit if last else None,
+        "states": list(SyncState.objects.all()),
+    }

@@ -1,0 +1,212 @@
+"""The pull sync against the sandbox, real PostgreSQL and (where the queue matters) real RQ."""
+
+import pytest
+
+from accounts.models import Account, Contact, Opportunity, SalesforceUser
+from activities.models import Activity
+from marketo_sync.salesforce import client as client_module
+from marketo_sync.sync.cycle import sync_cycle
+from marketo_sync.sync.models import SyncError, SyncRun, SyncState
+from tests.fixtures.sandbox import sandbox_login
+from tests.sandbox.test_server import convert
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_token_cache():
+    client_module._token_cache.clear()
+
+
+def cycle(**kwargs) -> SyncRun:
+    run = sync_cycle(**kwargs)
+    assert run is not None
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCESS, run.error
+    return run
+
+
+def test_full_sync_mirrors_the_org(sandbox):
+    run = cycle()
+    control = sandbox.control
+    assert Account.objects.filter(is_deleted=False).count() == control.count("Account")
+    assert Contact.objects.filter(sfdc_type="contact").count() == control.count("Contact")
+    assert Contact.objects.filter(sfdc_type="lead").count() == control.count("Lead") - 1
+    assert Opportunity.objects.count() == control.count("Opportunity")
+    assert SalesforceUser.objects.count() == control.count("User")
+    assert run.created == sum(
+        control.count(o) for o in ("User", "Account", "Contact", "Lead", "Opportunity")
+    ) - 1  # the converted lead and its contact are one person
+    account = Account.objects.order_by("sfdc_id").first()
+    remote = control.get("Account", account.sfdc_id)
+    assert account.name == remote["Name"]
+    assert account.industry == (remote["Industry"] or "")
+    assert account.billing_city == (remote["BillingCity"] or "")
+    assert account.owner.sfdc_id == remote["OwnerId"]
+    assert account.custom_fields["Region__c"] == remote["Region__c"]
+    assert account.custom_fields["AnnualRevenueBand__c"] == remote["AnnualRevenueBand__c"]
+    assert account.sfdc_values["Industry"] == remote["Industry"]
+    contact = Contact.objects.filter(sfdc_type="contact").exclude(account=None).first()
+    assert contact.account.sfdc_id == control.get("Contact", contact.sfdc_id)["AccountId"]
+    assert Activity.objects.count() == 0  # new accounts log nothing
+
+
+def test_sync_is_idempotent(sandbox):
+    cycle()
+    counts = (Account.objects.count(), Contact.objects.count(), Activity.objects.count())
+    second = cycle()
+    assert second.created == second.updated == 0
+    assert (Account.objects.count(), Contact.objects.count(), Activity.objects.count()) == counts
+    assert second.api_calls <= 5 + 0  # one incremental query per object
+
+
+def test_incremental_picks_up_updates_creates_and_deletes(sandbox):
+    cycle()
+    control = sandbox.control
+    account = Account.objects.exclude(contacts=None).first()
+    contacts = account.contacts.filter(is_deleted=False).count()
+    control.update("Account", account.sfdc_id, {"Industry": "Banking", "Tier__c": 7})
+    new_id = control.create("Account", {"Name": "Fresh Fields Ltd"})
+    doomed = Opportunity.objects.first()
+    control.delete("Opportunity", doomed.sfdc_id)
+    run = cycle()
+    account.refresh_from_db()
+    assert account.industry == "Banking"
+    assert account.custom_fields["Tier__c"] == 7
+    assert Account.objects.get(sfdc_id=new_id).name == "Fresh Fields Ltd"
+    doomed.refresh_from_db()
+    assert doomed.is_deleted
+    changes = Activity.objects.filter(contact__account=account)
+    attributes = set(changes.values_list("attribute", flat=True))
+    assert {"Industry", "Tier__c"} <= attributes
+    assert changes.filter(attribute="Industry").count() == contacts
+    assert changes.filter(attribute="Industry", new_value="Banking", source="sfdc_sync").count()
+    assert run.activities_logged == changes.count()
+
+
+def test_salesforce_update_overwrites_local_edits_and_clears_the_mark(sandbox, admin_user):
+    cycle()
+    account = Account.objects.exclude(contacts=None).first()
+    Account.objects.filter(pk=account.pk).update(
+        phone="+1 000", locally_edited_at="2026-01-01T00:00:00Z", locally_edited_by=admin_user
+    )
+    sandbox.control.update("Account", account.sfdc_id, {"Website": "https://new.example.com"})
+    run = cycle()
+    account.refresh_from_db()
+    assert account.phone == sandbox.control.get("Account", account.sfdc_id)["Phone"]
+    assert account.website == "https://new.example.com"
+    assert account.locally_edited_at is None and account.locally_edited_by is None
+    assert run.local_edits_overwritten == 1
+    phone_activity = Activity.objects.filter(contact__account=account, attribute="Phone").first()
+    assert phone_activity.old_value == "+1 000"
+
+
+def test_rereads_of_unchanged_records_leave_local_edits_alone(sandbox, admin_user):
+    cycle()
+    account = Account.objects.first()
+    Account.objects.filter(pk=account.pk).update(phone="+1 000", locally_edited_by=admin_user)
+    cycle(full=True)
+    account.refresh_from_db()
+    assert account.phone == "+1 000"
+
+
+def test_converted_lead_stays_one_person(sandbox):
+    cycle()
+    lead = Contact.objects.filter(sfdc_type="lead", is_deleted=False).first()
+    before = Contact.objects.count()
+    response = convert(sandbox_login(sandbox), lead.sfdc_lead_id)
+    assert "<success>true</success>" in response.text
+    cycle()
+    lead.refresh_from_db()
+    assert lead.sfdc_type == "contact"
+    assert lead.sfdc_id and lead.sfdc_id.startswith("003")
+    assert lead.account is not None
+    assert Contact.objects.count() == before
+    cycle()
+    assert Contact.objects.count() == before
+
+
+def test_merge_moves_contacts_and_activities(sandbox):
+    cycle()
+    control = sandbox.control
+    first, second = Contact.objects.filter(sfdc_type="contact")[:2]
+    Activity.objects.create(
+        contact=second, activity_type="change_data_value", source="sfdc_sync",
+        created_at="2026-01-01T00:00:00Z",
+    )
+    control.merge("Contact", first.sfdc_id, [second.sfdc_id])
+    cycle()
+    second.refresh_from_db()
+    assert second.is_deleted and second.master_record_sfdc_id == first.sfdc_id
+    assert Activity.objects.filter(contact=first).count() == 1
+
+
+@pytest.mark.sandbox_seed("small")
+def test_hard_deleted_records_are_marked_deleted_by_a_full_sync(sandbox):
+    cycle()
+    account = Account.objects.first()
+    sandbox.control.purge("Account", account.sfdc_id)
+    run = cycle(full=True)
+    account.refresh_from_db()
+    assert account.is_deleted
+    assert run.deleted >= 1
+
+
+def test_malformed_record_is_quarantined_and_the_rest_syncs(sandbox):
+    sandbox.control.inject_fault(
+        "malformed_record", path="/query", field="Name", value="bad\x00name", index=0
+    )
+    run = sync_cycle()
+    run.refresh_from_db()
+    assert run.errors == 1
+    error = SyncError.objects.get()
+    assert "NUL" in error.message
+    assert Account.objects.count() == sandbox.control.count("Account")
+    assert SalesforceUser.objects.count() + 1 == sandbox.control.count("User")
+    cycle()  # the next cycle retries the record by id; now it is fine
+    error.refresh_from_db()
+    assert error.resolved_at is not None
+
+
+def test_unknown_account_is_stored_without_it_and_recorded(sandbox):
+    cycle()
+    control = sandbox.control
+    hidden = control.create("Account", {"Name": "Hidden Ltd"})
+    contact_id = control.create("Contact", {"LastName": "Orphan", "AccountId": hidden})
+    cycle(objects=["Contact"])
+    orphan = Contact.objects.get(sfdc_id=contact_id)
+    assert orphan.account is None and orphan.account_sfdc_id == hidden
+    assert SyncError.objects.filter(sfdc_id=contact_id, message__contains=hidden).exists()
+    cycle()
+    orphan.refresh_from_db()
+    assert orphan.account.sfdc_id == hidden
+
+
+def test_expired_session_mid_run_and_503s_are_survived(sandbox):
+    sandbox.control.set_page_size(10)
+    sandbox.control.inject_fault("expired_session", count=1, path="/query/01g")
+    sandbox.control.inject_fault("unavailable", count=2, path="/query")
+    cycle()
+    assert Contact.objects.filter(sfdc_type="contact").count() == sandbox.control.count("Contact")
+
+
+def test_request_limit_pauses_and_the_next_cycle_completes(sandbox):
+    cycle()
+    sandbox.control.create("Account", {"Name": "After The Pause"})
+    sandbox.control.inject_fault("request_limit", count=1, path="/query")
+    paused = sync_cycle()
+    paused.refresh_from_db()
+    assert paused.status == SyncRun.Status.PAUSED
+    assert "API limit" in paused.error
+    assert SyncRun.objects.filter(status="paused", object_name="User").exists()
+    cycle()
+    assert Account.objects.filter(name="After The Pause").exists()
+
+
+def test_watermark_is_stored_per_object(sandbox):
+    cycle()
+    state = SyncState.objects.get(object_name="Account")
+    latest = Account.objects.order_by("-sfdc_last_modified").first()
+    assert state.modstamp == latest.sfdc_last_modified
+    assert state.last_id == latest.sfdc_id
+    assert state.last_full_at is not None
