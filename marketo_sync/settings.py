@@ -179,8 +179,9 @@ ACTIVITY_CONTACT_LIMIT = env_int("ACTIVITY_CONTACT_LIMIT", 5000)
 # Incremental queries re-read this much before the watermark, so a record committed late with
 # an earlier SystemModstamp is not missed (re-reads of unchanged records change nothing).
 SYNC_OVERLAP_SECONDS = env_int("SYNC_OVERLAP_SECONDS", 300)
-# A run whose worker has not reported for this long is considered dead.
-SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 600)
+# The cycle lock expires this long after its worker stops renewing it (e.g. was killed).
+SYNC_LOCK_TTL_SECONDS = env_int("SYNC_LOCK_TTL_SECONDS", 120)
+
 
 LOGGING = {
     "version": 1,

@@ -31,7 +31,6 @@ from marketo_sync.sync.models import SyncError, SyncRun, SyncState
 logger = logging.getLogger(__name__)
 
 LOCK_KEY = "marketo-sync:cycle-lock"
-LOCK_TTL_SECONDS = 120
 COUNTERS = (
     "fetched", "created", "updated", "deleted", "activities_logged",
     "accounts_skipped_activity_limit", "local_edits_overwritten", "errors", "api_calls",
@@ -45,21 +44,22 @@ class CycleLock:
     def __init__(self) -> None:
         self.redis = django_rq.get_connection("sync")
         self.token = uuid.uuid4().hex
+        self.ttl = settings.SYNC_LOCK_TTL_SECONDS
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def acquire(self) -> bool:
-        if not self.redis.set(LOCK_KEY, self.token, nx=True, ex=LOCK_TTL_SECONDS):
+        if not self.redis.set(LOCK_KEY, self.token, nx=True, ex=self.ttl):
             return False
         self._thread = threading.Thread(target=self._renew, name="sync-lock", daemon=True)
         self._thread.start()
         return True
 
     def _renew(self) -> None:
-        while not self._stop.wait(LOCK_TTL_SECONDS / 4):
+        while not self._stop.wait(self.ttl / 4):
             if self.redis.get(LOCK_KEY) != self.token.encode():
                 return
-            self.redis.expire(LOCK_KEY, LOCK_TTL_SECONDS)
+            self.redis.expire(LOCK_KEY, self.ttl)
 
     def release(self) -> None:
         self._stop.set()
@@ -82,20 +82,13 @@ def cycle_lock() -> Iterator[bool]:
             lock.release()
 
 
-def fail_stale_runs() -> int:
-    """Runs left `running` by a dead worker (no heartbeat, no lock) are marked failed."""
-    if cycle_lock_held():
-        return 0
-    cutoff = timezone.now() - timezone.timedelta(seconds=settings.SYNC_STALE_SECONDS)
-    stale = SyncRun.objects.filter(status=SyncRun.Status.RUNNING)
-    return stale.filter(heartbeat_at__lt=cutoff).update(
+def fail_dead_runs() -> int:
+    """Call with the cycle lock held: any run still `running` belongs to a dead worker."""
+    return SyncRun.objects.filter(status=SyncRun.Status.RUNNING).update(
         status=SyncRun.Status.FAILED,
         finished_at=timezone.now(),
-        error="the worker running this sync stopped (killed or crashed); the next run resumes",
-    ) + stale.filter(heartbeat_at__isnull=True).update(
-        status=SyncRun.Status.FAILED,
-        finished_at=timezone.now(),
-        error="the worker running this sync stopped before its first page; the next run resumes",
+        error="the worker running this sync stopped (killed or crashed); the next run resumed "
+        "from the last committed page",
     )
 
 
@@ -122,7 +115,7 @@ def sync_cycle(
         if not acquired:
             logger.info("a sync cycle is already running; not starting another")
             return None
-        fail_stale_runs()
+        fail_dead_runs()
         if sync_paused():
             logger.info("sync is paused; cycle skipped")
             return None

@@ -1,0 +1,112 @@
+"""The RQ path, crashes at fixed points, the 5,000-contact rule at the real limit."""
+
+import signal
+import threading
+import time
+
+import pytest
+from django.conf import settings
+
+from accounts.models import Account, Contact
+from activities.models import Activity
+from marketo_sync.salesforce import client as client_module
+from marketo_sync.sync.cycle import sync_cycle
+from marketo_sync.sync.models import SyncRun
+from marketo_sync.sync.services import sync_cycle_due, sync_enqueue_cycle
+from tests.fixtures.workers import run_manage
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_token_cache():
+    client_module._token_cache.clear()
+
+
+def test_cycle_runs_on_a_real_rq_worker(sandbox, burst_worker):
+    job_id = sync_enqueue_cycle()
+    assert job_id is not None
+    assert sync_enqueue_cycle() is None  # one queued cycle at a time
+    burst_worker()
+    cycle = SyncRun.objects.get(object_name="")
+    assert cycle.status == SyncRun.Status.SUCCESS, cycle.error
+    assert cycle.job_id == job_id
+    assert Account.objects.count() == sandbox.control.count("Account")
+
+
+def test_schedule_starts_a_cycle_only_after_the_interval_since_the_last_end(sandbox, settings):
+    assert sync_cycle_due()  # never ran
+    assert sync_cycle() is not None
+    settings.SYNC_INTERVAL_SECONDS = 300
+    assert not sync_cycle_due()
+    settings.SYNC_INTERVAL_SECONDS = 0
+    assert sync_cycle_due()
+
+
+def test_two_cycles_started_at_once_run_exactly_one(sandbox):
+    sandbox.control.inject_fault("latency", count=1, path="/query", seconds=1.5)
+    results = []
+
+    def start() -> None:
+        from django.db import connection
+
+        results.append(sync_cycle())
+        connection.close()
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r is None for r in results) == [False, True]
+    assert SyncRun.objects.filter(object_name="").count() == 1
+
+
+CRASH_POINTS = [
+    "after_upsert_before_commit:2",
+    "after_upsert_before_commit:9",
+    "after_commit:3",
+    "page_fetched:4",
+    "between_objects:2",
+]
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_a_worker_killed_mid_sync_loses_nothing(sandbox, point):
+    sandbox.control.set_page_size(7)
+    crashed = run_manage("sync_sfdc", SYNC_CRASHPOINTS=point, SYNC_LOCK_TTL_SECONDS="1")
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    time.sleep(1.2)  # the dead worker's lock expires
+    resumed = run_manage("sync_sfdc")
+    assert resumed.returncode == 0, resumed.stderr + resumed.stdout
+    control = sandbox.control
+    assert Account.objects.count() == control.count("Account")
+    assert Contact.objects.filter(sfdc_type="contact").count() == control.count("Contact")
+    assert Contact.objects.count() == control.count("Contact") + control.count("Lead") - 1
+    assert SyncRun.objects.filter(status="failed", error__contains="stopped").exists()
+    assert Activity.objects.count() == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("contacts", "logs"), [(5000, True), (5001, False)])
+def test_activity_limit_at_the_real_5000(sandbox, contacts, logs):
+    assert settings.ACTIVITY_CONTACT_LIMIT == 5000
+    control = sandbox.control
+    account_id = control.create("Account", {"Name": "Big Co", "Industry": "Retail"})
+    control.bulk_create(
+        "Contact",
+        [{"LastName": f"Person {i}", "AccountId": account_id} for i in range(contacts)],
+    )
+    assert sync_cycle().status == SyncRun.Status.SUCCESS
+    control.update("Account", account_id, {"Industry": "Banking", "Phone": "+1 555", "Tier__c": 2})
+    run = sync_cycle()
+    run.refresh_from_db()
+    account = Account.objects.get(sfdc_id=account_id)
+    assert account.industry == "Banking"  # the data syncs either way
+    logged = Activity.objects.filter(contact__account=account).count()
+    if logs:
+        assert logged == 5000 * 3
+        assert run.accounts_skipped_activity_limit == 0
+    else:
+        assert logged == 0
+        assert run.accounts_skipped_activity_limit == 1
