@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver
 
 pytestmark = [pytest.mark.django_db, pytest.mark.security]
@@ -66,16 +65,6 @@ def redirected_to_login(response) -> bool:
 @pytest.fixture
 def non_staff_client(client):
     user = get_user_model().objects.create_user("visitor", password="visitor-password-1")
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def marketer_client(client):
-    user = get_user_model().objects.create_user(
-        "marketer-sec", password="marketer-password-1", is_staff=True
-    )
-    user.groups.add(Group.objects.get(name="Marketers"))
     client.force_login(user)
     return client
 

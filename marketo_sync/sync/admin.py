@@ -1,0 +1,116 @@
+"""Sync runs, record errors and the sync status page (Sync now, Pause/Resume, the chart)."""
+
+import csv
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_POST
+
+from marketo_sync.sync.charts import runs_chart_svg
+from marketo_sync.sync.models import SyncError, SyncRun, SyncState
+from marketo_sync.sync.services import sync_enqueue_cycle, sync_set_paused, sync_status
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "started_at", "object_name", "mode", "status", "fetched", "created", "updated",
+        "deleted", "activities_logged", "accounts_skipped_activity_limit",
+        "local_edits_overwritten", "errors", "api_calls", "backlog",
+    )
+    list_filter = ("status", "mode", "object_name")
+    show_full_result_count = False
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("status/", view(self.status_view), name="sync_status"),
+            path("status/sync-now/", view(require_POST(self.sync_now_view)), name="sync_now"),
+            path("status/pause/", view(require_POST(self.pause_view)), name="sync_pause"),
+            *super().get_urls(),
+        ]
+
+    def status_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        status = sync_status()
+        cycles = list(SyncRun.objects.filter(object_name="").order_by("-started_at")[:30])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Salesforce sync status",
+            "status": status,
+            "cycles": cycles,
+            "chart": runs_chart_svg(list(reversed(cycles))),
+            "backlog": SyncState.objects.exclude(backlog=None).order_by("object_name"),
+            "can_run": request.user.has_perm("sync.run_sync"),
+            "can_pause": request.user.has_perm("sync.pause_sync"),
+            "can_see_queues": request.user.has_perm("django_rq.admin"),
+        }
+        return TemplateResponse(request, "admin/sync/status.html", context)
+
+    def sync_now_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("sync.run_sync"):
+            raise PermissionDenied
+        job_id = sync_enqueue_cycle(requested_by=request.user)
+        if job_id:
+            self.message_user(request, "A sync cycle was queued; refresh to follow it.")
+        else:
+            self.message_user(request, "A sync cycle is already queued or running.",
+                              messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:sync_status"))
+
+    def pause_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("sync.pause_sync"):
+            raise PermissionDenied
+        paused = request.POST.get("paused") == "1"
+        sync_set_paused(paused=paused, reason=f"paused by {request.user}" if paused else "")
+        self.message_user(request, "Sync paused." if paused else "Sync resumed.")
+        return HttpResponseRedirect(reverse("admin:sync_status"))
+
+
+@admin.register(SyncError)
+class SyncErrorAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "last_seen_at", "object_name", "sfdc_id", "message", "attempts", "next_try_at",
+        "resolved_at", "dismissed",
+    )
+    list_filter = ("object_name", "dismissed", ("resolved_at", admin.EmptyFieldListFilter))
+    search_fields = ("sfdc_id", "message")
+    actions = ("dismiss", "export_csv")
+    show_full_result_count = False
+
+    def has_dismiss_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("sync.run_sync")
+
+    @admin.action(description="Dismiss (stop retrying)", permissions=["dismiss"])
+    def dismiss(self, request: HttpRequest, queryset: Any) -> None:
+        count = queryset.update(dismissed=True)
+        self.message_user(request, f"{count} error(s) dismissed.")
+
+    @admin.action(description="Export selected as CSV", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: Any) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="sync-errors.csv"'
+        writer = csv.writer(response)
+        columns = ["object_name", "sfdc_id", "message", "attempts", "first_seen_at",
+                   "last_seen_at", "next_try_at", "resolved_at", "dismissed", "run_id"]
+        writer.writerow(columns)
+        for row in queryset.values_list(*columns).iterator():
+            writer.writerow(row)
+        return response
