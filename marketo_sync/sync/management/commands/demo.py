@@ -1,5 +1,6 @@
 """`manage.py demo`: sandbox org + worker + schedule + first sync + demo users, then the admin."""
 
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,11 @@ from marketo_sync.demo import (
 )
 
 
+def stop_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM stops the demo like Ctrl-C, so its child processes are stopped too."""
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = (
         "Run the demo: the bundled Salesforce sandbox with the demo org (kept in var/), an RQ "
@@ -30,6 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--data-dir", type=Path, default=DEMO_DATA_DIR)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        signal.signal(signal.SIGTERM, stop_on_sigterm)
         started = time.monotonic()
         state_file = Path(settings.SALESFORCE_SANDBOX_STATE)
         state_file.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@
 """
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,8 @@ class Command(BaseCommand):
         self.stdout.write(f"{action}d {object_name} {record[0]}")
 
     def serve(self, options: dict, state_file: Path) -> None:
+        if options["verbosity"] < 2:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
         server = SandboxServer(
             seed=options["seed"],
             data_dir=options["data_dir"],
