@@ -8,8 +8,9 @@ before or wholly after the edit.
 from collections.abc import Mapping
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, Group, Permission
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account, Contact
@@ -88,3 +89,22 @@ def contact_apply_local_edit(
         contact.save(update_fields=[*changes, "locally_edited_at", "locally_edited_by"])
         Activity.objects.bulk_create(activities)
     return len(activities)
+
+
+MARKETER_APPS = ("accounts", "activities", "sync")
+MARKETER_CHANGE_PERMISSIONS = ("change_account", "change_contact")
+
+
+def marketers_group_ensure() -> Group:
+    """The Marketers group with exactly: view everything, change accounts and people.
+
+    The data migration creates it; this restores it where a database was flushed (tests) or
+    permissions drifted.
+    """
+    group, _ = Group.objects.get_or_create(name="Marketers")
+    permissions = Permission.objects.filter(content_type__app_label__in=MARKETER_APPS).filter(
+        Q(codename__startswith="view_")
+        | Q(content_type__app_label="accounts", codename__in=MARKETER_CHANGE_PERMISSIONS)
+    )
+    group.permissions.set(permissions)
+    return group

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
+
+from accounts.services import marketers_group_ensure
 
 MANAGE_PY = str(settings.BASE_DIR / "manage.py")
 DEMO_DATA_DIR = settings.BASE_DIR / "var" / "sandbox" / "demo"
@@ -52,7 +54,7 @@ def demo_users_ensure() -> list[DemoLogin]:
     marketer.is_superuser = False
     marketer.set_password(DEMO_MARKETER.password)
     marketer.save()
-    marketer.groups.add(Group.objects.get(name="Marketers"))
+    marketer.groups.add(marketers_group_ensure())
     marketer.user_permissions.add(
         Permission.objects.get(content_type__app_label="sync", codename="run_sync")
     )

@@ -14,3 +14,11 @@ def test_migrate_from_zero_and_back():
     )
     assert {"change_account", "change_contact", "view_account", "view_activity"} <= codenames
     assert not {"add_account", "delete_account", "convert_person"} & codenames
+
+
+@pytest.mark.django_db
+def test_marketers_group_ensure_matches_the_migration():
+    from accounts.services import marketers_group_ensure
+
+    migrated = set(Group.objects.get(name="Marketers").permissions.values_list("pk", flat=True))
+    assert set(marketers_group_ensure().permissions.values_list("pk", flat=True)) == migrated

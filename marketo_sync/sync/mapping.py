@@ -32,6 +32,8 @@ SYSTEM_FIELDS = frozenset(
     }
 )
 UNQUERYABLE_TYPES = {"address", "location", "base64"}
+# Stored as foreign keys (or derived), not repeated in custom_fields.
+RELATION_FIELDS = frozenset({"OwnerId", "AccountId", "ContactId"})
 
 
 class BadRecord(ValueError):
@@ -150,6 +152,7 @@ class ObjectMapping:
     owner: bool = True
     account_lookup: bool = False
     tracks_changes: bool = False
+    derived: frozenset[str] = frozenset()  # computed by Salesforce from mapped columns
 
     def convert(self, record: dict, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
         """Plain column values, `custom_fields`, and the ids of related records."""
@@ -168,7 +171,11 @@ class ObjectMapping:
         values["custom_fields"] = {
             name: value
             for name, value in record.items()
-            if name not in self.columns and name not in SYSTEM_FIELDS and name != "attributes"
+            if name not in self.columns
+            and name not in SYSTEM_FIELDS
+            and name not in RELATION_FIELDS
+            and name not in self.derived
+            and name != "attributes"
             and not isinstance(value, dict)
         }
         for name, value in values["custom_fields"].items():
@@ -234,6 +241,7 @@ MAPPINGS: dict[str, ObjectMapping] = {
         modstamp_field="sfdc_lead_last_modified",
         columns={**PERSON_COLUMNS, "Company": "company", "Status": "lead_status"},
         required=("LastName",),
+        derived=frozenset({"Name"}),
     ),
     "Contact": ObjectMapping(
         "Contact",
@@ -243,6 +251,7 @@ MAPPINGS: dict[str, ObjectMapping] = {
         columns=dict(PERSON_COLUMNS),
         required=("LastName",),
         account_lookup=True,
+        derived=frozenset({"Name"}),
     ),
     "Opportunity": ObjectMapping(
         "Opportunity",
