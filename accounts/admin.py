@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.admin_convert import ConvertPersonAdminMixin
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from accounts.selectors import account_divergences
 from accounts.services import (
@@ -202,7 +203,7 @@ class ContactAdminForm(forms.ModelForm):
 
 
 @admin.register(Contact)
-class ContactAdmin(ResyncAdminMixin, admin.ModelAdmin):
+class ContactAdmin(ConvertPersonAdminMixin, ResyncAdminMixin, admin.ModelAdmin):
     resync_object_name = "Contact"
     form = ContactAdminForm
     list_display = ("__str__", "email", "sfdc_type", "account", "owner", "is_deleted")
@@ -211,7 +212,7 @@ class ContactAdmin(ResyncAdminMixin, admin.ModelAdmin):
     search_fields = ("first_name", "last_name", "email", "account__name")
     show_full_result_count = False
     list_per_page = 50
-    actions = ("resync_selected",)
+    actions = ("resync_selected", "convert_person")
     readonly_fields = (
         "sfdc_id", "sfdc_lead_id", "sfdc_type", "account", "owner", "company", "lead_status",
         "sfdc_last_modified", "synced_at", "is_deleted", "locally_edited_at", "custom_fields",
@@ -268,8 +269,12 @@ class ContactAdmin(ResyncAdminMixin, admin.ModelAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
         contact = self.get_object(request, object_id)
-        extra = {"edit_warning": PERSON_WARNING}
+        extra = {
+            "edit_warning": PERSON_WARNING,
+            "can_convert": self.has_convert_person_permission(request),
+        }
         if contact is not None:
+            extra["conversions"] = contact.conversions.all()[:5]
             timeline = contact.activities.select_related("user").order_by("-created_at", "-pk")
             extra["timeline_page"] = Paginator(timeline, PAGE_SIZE).get_page(
                 request.GET.get("timeline_page")

@@ -18,6 +18,7 @@ PUBLIC = {"admin/login/", "admin/logout/", "healthz/"}
 
 PLACEHOLDERS = {
     "object_id": "1",
+    "pk": "1",
     "id": "1",
     "content_type_id": "1",
     "queue_index": "0",

@@ -1,0 +1,19 @@
+"""RQ jobs for accounts: thin wrappers taking ids."""
+
+import django_rq
+from django.db import transaction
+
+from accounts.conversion import conversion_run
+
+
+def run_person_conversion(conversion_id: int) -> str:
+    return conversion_run(conversion_id=conversion_id).status
+
+
+def enqueue_person_conversion(conversion_id: int) -> None:
+    """After the request's transaction commits, so the worker sees the conversion record."""
+    transaction.on_commit(
+        lambda: django_rq.get_queue("default").enqueue(
+            run_person_conversion, conversion_id, job_timeout=600, result_ttl=86400
+        )
+    )
