@@ -55,6 +55,10 @@ _token_cache: dict[tuple[str, str, str], tuple[str, str]] = {}
 _token_lock = threading.Lock()
 
 
+class LoginUnavailable(SalesforceUnavailable):
+    """The token endpoint could not be reached or answered 5xx: retried like any call."""
+
+
 class TimeoutSession(requests.Session):
     """simple-salesforce does not pass a timeout on every call; this session always has one."""
 
@@ -96,6 +100,24 @@ def error_message(exc: Exception) -> str:
     return str(exc)
 
 
+def raise_for_retry(response: requests.Response, url: str) -> None:
+    """Map a raw response onto the exceptions `call` knows how to retry, re-login or pause on."""
+    status = response.status_code
+    if status == 401 or (status == 500 and b"INVALID_SESSION_ID" in response.content):
+        raise SalesforceExpiredSession(url, status, "request", response.content)
+    if status == 403 and b"REQUEST_LIMIT_EXCEEDED" in response.content:
+        raise SalesforceRefusedRequest(url, status, "request", response_content(response))
+    if status in TRANSIENT_STATUS and b"<faultcode>" not in response.content:
+        raise SalesforceGeneralError(url, status, "request", response_content(response))
+
+
+def response_content(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
 class SalesforceClient:
     """A logged-in connection with retries, re-login and API accounting."""
 
@@ -132,9 +154,22 @@ class SalesforceClient:
             return None
         return self.api_limit - self.api_used
 
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        """(used, total) daily API calls, from the last `Sforce-Limit-Info` header seen."""
+        if self.api_used is None or self.api_limit is None:
+            return None
+        return self.api_used, self.api_limit
+
+    @property
+    def over_reserve(self) -> bool:
+        """The daily budget fell below `SALESFORCE_API_RESERVE`: further calls would be refused."""
+        remaining = self.api_remaining
+        return remaining is not None and remaining < self.config.api_reserve
+
     def ensure_budget(self) -> None:
         remaining = self.api_remaining
-        if remaining is not None and remaining < self.config.api_reserve:
+        if self.over_reserve:
             raise SalesforceApiLimitReached(
                 f"paused: API limit — {remaining} daily calls left, below the reserve of "
                 f"{self.config.api_reserve}"
@@ -162,9 +197,13 @@ class SalesforceClient:
                 "the org uses a private CA"
             ) from None
         except TRANSPORT_ERRORS as exc:
-            raise SalesforceUnavailable(
+            raise LoginUnavailable(
                 f"cannot reach Salesforce at {config.login_url}: {type(exc).__name__}"
             ) from None
+        if response.status_code in TRANSIENT_STATUS:
+            raise LoginUnavailable(
+                f"Salesforce login at {config.login_url} answered HTTP {response.status_code}"
+            )
         try:
             body = response.json()
         except ValueError:
@@ -261,6 +300,8 @@ class SalesforceClient:
                 reason = f"HTTP {exc.status}"
             except TRANSPORT_ERRORS as exc:
                 reason = type(exc).__name__
+            except LoginUnavailable as exc:
+                reason = str(exc)
             if attempt + 1 < attempts:
                 delay = self.backoff(attempt)
                 logger.warning("Salesforce %s; retrying in %.2f s", reason, delay)
@@ -270,16 +311,19 @@ class SalesforceClient:
         )
 
     def request(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
-        """An authenticated request for what simple-salesforce lacks (e.g. SOAP)."""
+        """An authenticated request for what simple-salesforce lacks (e.g. SOAP).
+
+        Same machinery as `call`: a 401 (or a SOAP `INVALID_SESSION_ID` fault) re-logs in, 5xx
+        without a SOAP fault is retried, `REQUEST_LIMIT_EXCEEDED` pauses. Any other answer is
+        returned for the caller to read.
+        """
+        extra_headers = kwargs.pop("headers", None) or {}
 
         def send(sf: Salesforce) -> requests.Response:
             url = path_or_url if "://" in path_or_url else f"https://{sf.sf_instance}{path_or_url}"
-            headers = {"Authorization": f"Bearer {sf.session_id}", **kwargs.pop("headers", {})}
+            headers = {"Authorization": f"Bearer {sf.session_id}", **extra_headers}
             response = self.session.request(method, url, headers=headers, **kwargs)
-            if response.status_code == 401:
-                raise SalesforceExpiredSession(url, 401, "request", response.content)
-            if response.status_code in TRANSIENT_STATUS:
-                raise SalesforceGeneralError(url, response.status_code, "request", response.text)
+            raise_for_retry(response, url)
             return response
 
         return self.call(send)

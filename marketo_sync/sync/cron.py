@@ -7,10 +7,10 @@ RQ's interval alone would count from the last enqueue and could stack cycles.
 
 from rq import cron
 
-from marketo_sync.sync.jobs import tick
+from marketo_sync.sync.jobs import run_sync_formula_refresh, run_sync_reconcile, tick
 
-cron.register(
-    tick,
-    queue_name="sync",
-    cron="* * * * *",
-)
+cron.register(tick, queue_name="sync", cron="* * * * *")
+# Drift repair: formula values hourly (their changes do not move SystemModstamp), and a full
+# reconcile of ids and modstamps (catches purged records) once a day.
+cron.register(run_sync_formula_refresh, queue_name="sync", cron="17 * * * *")
+cron.register(run_sync_reconcile, queue_name="sync", cron="43 3 * * *", job_timeout=6 * 3600)

@@ -4,6 +4,7 @@ from rq import get_current_job
 
 from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.engine_records import sync_records
+from marketo_sync.sync.maintenance import sync_formula_refresh, sync_reconcile
 from marketo_sync.sync.services import sync_cycle_due, sync_enqueue_cycle
 
 
@@ -24,3 +25,11 @@ def run_sync_records(object_name: str, sfdc_ids: list[str]) -> int:
 def tick() -> str | None:
     """Every minute: enqueue a cycle if one is due (see marketo_sync/sync/cron.py)."""
     return sync_enqueue_cycle() if sync_cycle_due() else None
+
+
+def run_sync_reconcile() -> int:
+    return len(sync_reconcile() or [])
+
+
+def run_sync_formula_refresh() -> int:
+    return len(sync_formula_refresh() or [])

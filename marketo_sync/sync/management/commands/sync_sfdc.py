@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.errors import SalesforceError
 from marketo_sync.sync.cycle import sync_cycle
+from marketo_sync.sync.maintenance import sync_formula_refresh, sync_reconcile
 from marketo_sync.sync.mapping import OBJECT_ORDER
 from marketo_sync.sync.models import SyncRun
 from marketo_sync.sync.services import sync_enqueue_cycle
@@ -31,6 +32,10 @@ class Command(BaseCommand):
         parser.add_argument("--object", choices=OBJECT_ORDER, action="append", dest="objects")
         parser.add_argument("--async", action="store_true", dest="enqueue",
                             help="enqueue the cycle on the RQ 'sync' queue instead")
+        parser.add_argument("--reconcile", action="store_true",
+                            help="compare ids and modstamps with Salesforce and repair drift")
+        parser.add_argument("--formulas", action="store_true",
+                            help="re-read formula fields (their changes do not move modstamps)")
         parser.add_argument("--dry-run", action="store_true",
                             help="check the connection and show the backlog; change nothing")
 
@@ -42,6 +47,20 @@ class Command(BaseCommand):
             return
         if options["dry_run"]:
             self.dry_run(options["objects"] or OBJECT_ORDER)
+            return
+        if options["reconcile"] or options["formulas"]:
+            runs = sync_reconcile() if options["reconcile"] else sync_formula_refresh()
+            if runs is None:
+                raise CommandError("not started: a sync cycle is running")
+            for run in runs:
+                self.stdout.write(
+                    f"{run.get_mode_display()} {run.object_name}: {run.status}, {run.fetched} "
+                    f"compared, {run.created} pulled new, {run.updated} updated, {run.deleted} "
+                    f"marked deleted, {run.activities_logged} activities, {run.api_calls} API "
+                    f"calls{': ' + run.error if run.error else ''}"
+                )
+            if any(run.status != SyncRun.Status.SUCCESS for run in runs):
+                raise CommandError("not every object completed; see the messages above")
             return
         cycle = self.run_with_progress(options)
         if cycle is None:

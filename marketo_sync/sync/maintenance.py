@@ -1,0 +1,176 @@
+"""Drift repair that the incremental pull cannot see: reconcile and formula refresh.
+
+Reconcile compares `(Id, SystemModstamp, IsDeleted)` of every Salesforce record with the local
+copy in the database (a temp table, never Python sets) and pulls or marks only what differs —
+including records purged from the recycle bin, which no incremental query ever returns.
+Formula fields change without moving SystemModstamp, so they are re-read on their own schedule.
+"""
+
+from collections.abc import Iterator
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from activities.models import Activity
+from activities.services import change_data_value_log
+from marketo_sync.salesforce.client import SalesforceClient
+from marketo_sync.salesforce.errors import SalesforceApiLimitReached, SalesforceError
+from marketo_sync.sync.cycle import cycle_lock, fail_dead_runs
+from marketo_sync.sync.engine import ObjectSync
+from marketo_sync.sync.mapping import MAPPINGS, OBJECT_ORDER, parse_datetime
+from marketo_sync.sync.models import SyncRun, SyncState
+
+REMOTE_TABLE = "sync_reconcile_remote"
+PULL_CHUNK = 2000
+
+
+def run_guarded(work, mode: str) -> list[SyncRun] | None:
+    """Run `work(client, object_name, run)` per object under the cycle lock."""
+    with cycle_lock() as acquired:
+        if not acquired:
+            return None
+        fail_dead_runs()
+        client = SalesforceClient.from_settings()
+        runs = []
+        for object_name in OBJECT_ORDER if mode == SyncRun.Mode.RECONCILE else ("Account",):
+            now = timezone.now()
+            run = SyncRun.objects.create(
+                object_name=object_name, mode=mode, started_at=now, heartbeat_at=now
+            )
+            calls_before = client.api_calls
+            try:
+                work(client, object_name, run)
+                status, error = SyncRun.Status.SUCCESS, ""
+            except SalesforceApiLimitReached as exc:
+                status, error = SyncRun.Status.PAUSED, str(exc)
+            except SalesforceError as exc:
+                status, error = SyncRun.Status.FAILED, str(exc)
+            SyncRun.objects.filter(pk=run.pk).update(
+                status=status, error=error, finished_at=timezone.now(),
+                api_calls=client.api_calls - calls_before,
+                api_used=client.api_used, api_limit=client.api_limit,
+            )
+            run.refresh_from_db()
+            runs.append(run)
+            if status != SyncRun.Status.SUCCESS:
+                break
+        return runs
+
+
+def sync_reconcile() -> list[SyncRun] | None:
+    return run_guarded(reconcile_object, SyncRun.Mode.RECONCILE)
+
+
+def sync_formula_refresh() -> list[SyncRun] | None:
+    return run_guarded(refresh_formulas, SyncRun.Mode.FORMULA)
+
+
+def reconcile_object(client: SalesforceClient, object_name: str, run: SyncRun) -> None:
+    sync = ObjectSync(client, object_name, run)
+    mapping = MAPPINGS[object_name]
+    table = connection.ops.quote_name(mapping.model._meta.db_table)
+    key = connection.ops.quote_name(mapping.key)
+    stamp = connection.ops.quote_name(mapping.modstamp_field)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {REMOTE_TABLE} (sfdc_id varchar(18) PRIMARY KEY, "
+            "modstamp timestamptz, is_deleted boolean)"
+        )
+        cursor.execute(f"TRUNCATE {REMOTE_TABLE}")
+    soql = f"SELECT Id, SystemModstamp, IsDeleted FROM {object_name}"  # noqa: S608 - SOQL
+    fetched = 0
+    for page in client.query_pages(soql, include_deleted=True):
+        records = page["records"]
+        fetched += len(records)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {REMOTE_TABLE} SELECT * FROM unnest(%s::varchar[], "  # noqa: S608
+                "%s::timestamptz[], %s::boolean[]) ON CONFLICT DO NOTHING",
+                [
+                    [r["Id"] for r in records],
+                    [parse_datetime(r["SystemModstamp"]) for r in records],
+                    [bool(r.get("IsDeleted")) for r in records],
+                ],
+            )
+    only_leads = " AND l.sfdc_type = 'lead'" if object_name == "Lead" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT r.sfdc_id FROM {REMOTE_TABLE} r LEFT JOIN {table} l ON l.{key} = r.sfdc_id
+            WHERE l.id IS NULL OR l.{stamp} IS NULL OR r.modstamp > l.{stamp}
+               OR (r.is_deleted AND NOT l.is_deleted)
+            """  # noqa: S608 - identifiers from model metadata
+        )
+        to_pull = [row[0] for row in cursor.fetchall()]
+    for start in range(0, len(to_pull), PULL_CHUNK):
+        for page in sync.records_by_id(to_pull[start : start + PULL_CHUNK]):
+            sync.apply_page(page["records"])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} l SET is_deleted = true, synced_at = now()
+            WHERE NOT l.is_deleted AND l.{key} IS NOT NULL{only_leads}
+              AND NOT EXISTS (SELECT 1 FROM {REMOTE_TABLE} r WHERE r.sfdc_id = l.{key})
+            """  # noqa: S608 - identifiers from model metadata
+        )
+        gone = cursor.rowcount
+    SyncRun.objects.filter(pk=run.pk).update(
+        fetched=F("fetched") + fetched, deleted=F("deleted") + gone
+    )
+    SyncState.objects.filter(object_name=object_name).update(last_reconcile_at=timezone.now())
+
+
+def formula_pages(client: SalesforceClient, sync: ObjectSync) -> Iterator[tuple[list, list]]:
+    sync.field_names()
+    formulas = sync.state.describe.get("formulas", [])
+    if not formulas:
+        return
+    fields = ", ".join(formulas)
+    soql = f"SELECT Id, {fields} FROM {sync.mapping.object_name}"  # noqa: S608 - SOQL
+    for page in client.query_pages(soql, include_deleted=False):
+        yield formulas, page["records"]
+
+
+def refresh_formulas(client: SalesforceClient, object_name: str, run: SyncRun) -> None:
+    """Changed formula values update the account (modstamp untouched) and log activities."""
+    sync = ObjectSync(client, object_name, run)
+    model = sync.mapping.model
+    for formulas, records in formula_pages(client, sync):
+        by_id = {r["Id"]: r for r in records}
+        with transaction.atomic():
+            rows = list(
+                model.objects.select_for_update().filter(sfdc_id__in=by_id, is_deleted=False)
+            )
+            changed_rows, changes_by_account = [], {}
+            for row in rows:
+                remote = by_id[row.sfdc_id]
+                changes = [
+                    (name, row.custom_fields.get(name), remote.get(name))
+                    for name in formulas
+                    if row.custom_fields.get(name) != remote.get(name)
+                ]
+                if not changes:
+                    continue
+                for name, _, value in changes:
+                    row.custom_fields[name] = value
+                    row.sfdc_values[name] = value
+                changed_rows.append(row)
+                changes_by_account[row.pk] = changes
+            model.objects.bulk_update(changed_rows, ["custom_fields", "sfdc_values"])
+            logged = change_data_value_log(
+                changes_by_account=changes_by_account,
+                source=Activity.Source.SFDC_SYNC,
+                reason="Salesforce formula recalculated",
+                sync_run_id=run.pk,
+            )
+            SyncRun.objects.filter(pk=run.pk).update(
+                fetched=F("fetched") + len(records),
+                updated=F("updated") + len(changed_rows),
+                activities_logged=F("activities_logged") + logged.activities_logged,
+                accounts_skipped_activity_limit=F("accounts_skipped_activity_limit")
+                + logged.accounts_skipped,
+            )
+    SyncState.objects.filter(object_name=object_name).update(
+        last_formula_refresh_at=timezone.now()
+    )
