@@ -10,9 +10,15 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
-from marketo_sync.sync.charts import runs_chart_svg
-from marketo_sync.sync.models import SyncError, SyncRun, SyncState
-from marketo_sync.sync.services import sync_enqueue_cycle, sync_set_paused, sync_status
+from marketo_sync.sync.charts import backlog_chart_svg, runs_chart_svg
+from marketo_sync.sync.models import SyncError, SyncRun
+from marketo_sync.sync.services import (
+    backlog_estimates,
+    backlog_history,
+    sync_enqueue_cycle,
+    sync_set_paused,
+    sync_status,
+)
 
 
 class ReadOnlyMixin:
@@ -57,7 +63,8 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
             "status": status,
             "cycles": cycles,
             "chart": runs_chart_svg(list(reversed(cycles))),
-            "backlog": SyncState.objects.exclude(backlog=None).order_by("object_name"),
+            "backlog_chart": backlog_chart_svg(backlog_history()),
+            "backlog": backlog_estimates(),
             "can_run": request.user.has_perm("sync.run_sync"),
             "can_pause": request.user.has_perm("sync.pause_sync"),
             "can_see_queues": request.user.has_perm("django_rq.admin"),

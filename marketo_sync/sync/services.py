@@ -90,3 +90,41 @@ def sync_status() -> dict:
         "api_limit": last.api_limit if last else None,
         "states": list(SyncState.objects.all()),
     }
+
+
+def backlog_history(limit: int = 30) -> dict[str, list[tuple[int, int]]]:
+    """Per object, the backlog each recent run measured (the totalSize of its own query)."""
+    series: dict[str, list[tuple[int, int]]] = {}
+    runs = (
+        SyncRun.objects.filter(mode=SyncRun.Mode.INCREMENTAL, backlog__isnull=False)
+        .exclude(object_name="")
+        .order_by("-started_at")
+        .values_list("object_name", "pk", "backlog")[: limit * len(OBJECT_ORDER)]
+    )
+    for object_name, pk, backlog in reversed(runs):
+        series.setdefault(object_name, []).append((pk, backlog))
+    return series
+
+
+def backlog_estimates() -> list[dict]:
+    """What waits per object and how long catching up takes at the last measured rate."""
+    estimates = []
+    for state in SyncState.objects.order_by("object_name"):
+        last = (
+            SyncRun.objects.filter(object_name=state.object_name, status=SyncRun.Status.SUCCESS)
+            .exclude(finished_at=None)
+            .filter(fetched__gt=0)
+            .order_by("-started_at")
+            .first()
+        )
+        rate = None
+        if last:
+            seconds = max((last.finished_at - last.started_at).total_seconds(), 0.001)
+            rate = last.fetched / seconds
+        catch_up = (
+            timedelta(seconds=round(state.backlog / rate)) if rate and state.backlog else None
+        )
+        estimates.append(
+            {"state": state, "rate": rate, "catch_up": catch_up}
+        )
+    return estimates

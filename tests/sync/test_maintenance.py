@@ -81,3 +81,14 @@ def test_errors_are_exported_as_csv(synced, admin_client):
     assert response["Content-Type"].startswith("text/csv")
     body = response.content.decode()
     assert "object_name,sfdc_id,message" in body and "NUL character" in body
+
+
+def test_status_page_shows_backlog_and_paused_runs(synced, admin_client):
+    synced.control.create("Account", {"Name": "Waiting Co"})
+    assert sync_cycle().status == "success"
+    synced.control.inject_fault("request_limit", count=1, path="/query")
+    assert sync_cycle().status == "paused"
+    page = admin_client.get("/admin/sync/syncrun/status/").content.decode()
+    assert 'aria-label="Backlog per object"' in page
+    assert 'id="sync-backlog"' in page and "records/s" in page
+    assert '<tr class="status-paused">' in page and "Paused" in page
