@@ -8,7 +8,7 @@ test:
 	bash scripts/test.sh
 
 bench:
-	bash scripts/setup.sh && DEBUG=1 .venv/bin/python -m benchmarks
+	bash scripts/setup.sh && .venv/bin/python -m benchmarks
 
 setup:
 	bash scripts/setup.sh

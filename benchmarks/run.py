@@ -1,0 +1,327 @@
+"""marketo-sync benchmarks: ratios measured side by side in one run (`make bench`).
+
+Absolute times on shared machines are noise; each figure here is compared with a baseline
+measured in the same run on the same data. Results are printed and written as JSON.
+
+    python -m benchmarks [--seed large] [--out benchmarks/results/latest.json]
+"""
+
+import argparse
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = "marketo_sync_bench"
+
+
+def prepare_environment() -> None:
+    """A database of its own and a Redis db of its own: never the demo's data."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketo_sync.settings")
+    os.environ["DEBUG"] = "1"
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}"
+    os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/14"
+    os.environ.setdefault("SALESFORCE_API_RESERVE", "0")
+    subprocess.run([sys.executable, "scripts/ensure_database.py"], cwd=ROOT, check=True)  # noqa: S603
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def timed(fn):
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def reset_local() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE activities_activity, accounts_opportunity, accounts_contact, "
+            "accounts_account, accounts_salesforceuser, sync_syncrun, sync_syncstate, "
+            "sync_syncerror, accounts_personconversion RESTART IDENTITY CASCADE"
+        )
+
+
+class Sandbox:
+    """The sandbox in its own process, so it does not share our GIL."""
+
+    def __init__(self, seed: str) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="bench-sandbox-"))
+        self.state_file = self.directory / "state.json"
+        self.process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "manage.py", "sfdc_sandbox", "--seed", seed, "--port", "0",
+             "--state-file", str(self.state_file)],
+            cwd=ROOT, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 300
+        while not self.state_file.exists():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("the sandbox did not start")
+            time.sleep(0.2)
+        os.environ["SALESFORCE_SANDBOX_STATE"] = str(self.state_file)
+        from django.conf import settings
+
+        settings.SALESFORCE_SANDBOX_STATE = self.state_file
+        from marketo_sync.sandbox.control import SandboxControl
+
+        self.control = SandboxControl.from_state_file(self.state_file)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def bench_full_sync(sandbox: Sandbox) -> dict:
+    """Fetch-only vs COPY-only vs the product's full sync, on the same Contact rows."""
+    from django.db import connection
+
+    from marketo_sync.salesforce import client as client_module
+    from marketo_sync.salesforce.client import SalesforceClient
+    from marketo_sync.sync.cycle import sync_cycle
+    from marketo_sync.sync.mapping import OBJECT_ORDER
+
+    reset_local()
+    client_module._token_cache.clear()
+    client = SalesforceClient.from_settings()
+    total = sum(sandbox.control.count(o, include_deleted=True) for o in OBJECT_ORDER)
+    fields = {
+        o: [f["name"] for f in client.describe(o)["fields"]] for o in OBJECT_ORDER
+    }
+
+    def fetch_all() -> int:
+        count = 0
+        for object_name in OBJECT_ORDER:
+            soql = f"SELECT {', '.join(fields[object_name])} FROM {object_name}"  # noqa: S608
+            for page in client.query_pages(soql, include_deleted=True):
+                count += len(page["records"])
+        return count
+
+    fetch_seconds, fetched = timed(fetch_all)
+
+    def copy_all() -> int:
+        rows = 0
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE bench_copy (LIKE accounts_contact INCLUDING DEFAULTS "
+                "INCLUDING CONSTRAINTS INCLUDING INDEXES)"
+            )
+            buffer = io.StringIO()
+            for index in range(fetched):
+                buffer.write(
+                    f"{index}\t2026-11-01 00:00:00+00\tf\t{{}}\t2026-11-01 00:00:00+00\t"
+                    f"\\N\t\\N\tlead\tFirst\tLast {index}\tp{index}@example.org\t+1 555\t"
+                    f"Engineer\t\t\t\\N\t\\N\t\\N\t\t\\N\t\\N\t\n"
+                )
+            buffer.seek(0)
+            columns = (
+                "id, sfdc_last_modified, is_deleted, custom_fields, synced_at, sfdc_id, "
+                "sfdc_lead_id, sfdc_type, first_name, last_name, email, phone, title, company, "
+                "lead_status, account_id, owner_id, sfdc_lead_last_modified, "
+                "master_record_sfdc_id, locally_edited_at, locally_edited_by_id, account_sfdc_id"
+            )
+            cursor.copy_expert(f"COPY bench_copy ({columns}) FROM STDIN", buffer)
+            rows = cursor.rowcount
+            cursor.execute("DROP TABLE bench_copy")
+        return rows
+
+    copy_seconds, _ = timed(copy_all)
+    client_module._token_cache.clear()
+    sync_seconds, cycle = timed(lambda: sync_cycle(full=True))
+    cycle.refresh_from_db()
+    fetch_rate, copy_rate, sync_rate = (
+        fetched / fetch_seconds, fetched / copy_seconds, cycle.fetched / sync_seconds,
+    )
+    return {
+        "records": total,
+        "fetch_only_records_per_s": round(fetch_rate),
+        "copy_only_records_per_s": round(copy_rate),
+        "full_sync_records_per_s": round(sync_rate),
+        "sync_vs_limit": round(sync_rate / min(fetch_rate, copy_rate), 3),
+        "full_sync_seconds": round(sync_seconds, 1),
+        "full_sync_api_calls": cycle.api_calls,
+        "api_calls_per_1000_records": round(cycle.api_calls * 1000 / max(cycle.fetched, 1), 3),
+        "status": cycle.status,
+    }
+
+
+def bench_incremental(sandbox: Sandbox) -> dict:
+    from accounts.models import Contact
+    from marketo_sync.sync.cycle import sync_cycle
+
+    idle = sync_cycle()
+    idle.refresh_from_db()
+    ids = list(
+        Contact.objects.filter(sfdc_type="contact").values_list("sfdc_id", flat=True)[:: 100]
+    )
+    for sfdc_id in ids:
+        sandbox.control.update("Contact", sfdc_id, {"Title": "Changed"})
+    changed = sync_cycle()
+    changed.refresh_from_db()
+    return {
+        "idle_cycle_api_calls": idle.api_calls,
+        "one_percent_changed_records": len(ids),
+        "one_percent_cycle_api_calls": changed.api_calls,
+        "one_percent_records_per_call": round(changed.fetched / max(changed.api_calls, 1), 1),
+        "vs_marketo_200_records_per_call_full": None,
+    }
+
+
+def bench_change_data_value(sandbox: Sandbox) -> dict:
+    """One account with 5,000 contacts, 3 fields changed: sync vs COPY of 15,000 activities."""
+    from django.db import connection
+
+    from accounts.models import Account
+    from marketo_sync.sync.cycle import sync_cycle
+
+    def account_with(contacts: int) -> str:
+        account_id = sandbox.control.create("Account", {"Name": f"Bench {contacts}"})
+        for start in range(0, contacts, 2000):
+            sandbox.control.bulk_create(
+                "Contact",
+                [{"LastName": f"P{i}", "AccountId": account_id}
+                 for i in range(start, min(start + 2000, contacts))],
+            )
+        return account_id
+
+    ids = {size: account_with(size) for size in (5000, 5001, 10)}
+    sync_cycle()
+
+    def change(size: int) -> float:
+        sandbox.control.update(
+            "Account", ids[size], {"Industry": "Banking", "Phone": "+1 999", "Tier__c": 9}
+        )
+        seconds, run = timed(lambda: sync_cycle(objects=["Account"]))
+        return seconds
+
+    cdv_seconds = change(5000)
+    over_seconds = change(5001)
+    small_seconds = change(10)
+    contact_ids = list(
+        Account.objects.get(sfdc_id=ids[5000]).contacts.values_list("pk", flat=True)
+    )
+
+    def copy_activities() -> None:
+        buffer = io.StringIO()
+        for contact_id in contact_ids:
+            for attribute in ("Industry", "Phone", "Tier__c"):
+                buffer.write(
+                    f"{contact_id}\tchange_data_value\t{attribute}\told\tnew\tbench\tsfdc_sync\t"
+                    "2026-11-01 00:00:00+00\t\\N\t\\N\n"
+                )
+        buffer.seek(0)
+        with connection.cursor() as cursor:
+            cursor.copy_expert(
+                "COPY activities_activity (contact_id, activity_type, attribute, old_value, "
+                "new_value, reason, source, created_at, sync_run_id, user_id) FROM STDIN",
+                buffer,
+            )
+
+    copy_seconds, _ = timed(copy_activities)
+    return {
+        "cdv_5000_contacts_3_fields_seconds": round(cdv_seconds, 3),
+        "copy_15000_activities_seconds": round(copy_seconds, 3),
+        "cdv_vs_copy": round(cdv_seconds / copy_seconds, 2),
+        "over_limit_5001_vs_10_contacts": round(over_seconds / small_seconds, 2),
+    }
+
+
+def bench_memory(seeds: list[str]) -> dict:
+    """Peak RSS of a sync process for a full sync, per org size."""
+    peaks = {}
+    for seed in seeds:
+        sandbox = Sandbox(seed)
+        try:
+            reset_local()
+            process = subprocess.Popen(  # noqa: S603
+                [sys.executable, "manage.py", "sync_sfdc", "--full"], cwd=ROOT,
+                env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            _, status, usage = os.wait4(process.pid, 0)
+            peaks[seed] = usage.ru_maxrss // 1024
+        finally:
+            sandbox.stop()
+    sizes = list(peaks)
+    result = {f"peak_rss_mb_{seed}": mb for seed, mb in peaks.items()}
+    if len(sizes) == 2:
+        result["rss_growth"] = round(peaks[sizes[1]] / peaks[sizes[0]] - 1, 3)
+    return result
+
+
+def bench_admin() -> dict:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import Account, Contact
+
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    big = Account.objects.order_by("-pk").first()
+    small = Account.objects.filter(contacts__isnull=False).order_by("pk").first()
+    pages = {
+        "contact_changelist": "/admin/accounts/contact/",
+        "contact_page": f"/admin/accounts/contact/{Contact.objects.first().pk}/change/",
+        "account_page_small": f"/admin/accounts/account/{small.pk}/change/",
+        "account_page_large": f"/admin/accounts/account/{big.pk}/change/",
+    }
+    result = {"contacts": Contact.objects.count()}
+    for name, url in pages.items():
+        with CaptureQueriesContext(connection) as queries:
+            seconds, response = timed(lambda url=url: client.get(url))
+        assert response.status_code == 200, (url, response.status_code)
+        result[f"{name}_queries"] = len(queries)
+        result[f"{name}_ms"] = round(seconds * 1000, 1)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seed", default="large")
+    parser.add_argument("--memory-seeds", default="demo,large")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
+    options = parser.parse_args()
+    prepare_environment()
+    figures: dict = {"seed": options.seed, "date": time.strftime("%Y-%m-%d"),
+                     "machine": f"{os.cpu_count()} cores"}
+    sandbox = Sandbox(options.seed)
+    try:
+        figures["full_sync"] = bench_full_sync(sandbox)
+        figures["incremental"] = bench_incremental(sandbox)
+        figures["incremental"]["vs_marketo_200_records_per_call_full"] = round(
+            1000 / max(figures["full_sync"]["api_calls_per_1000_records"], 0.001) / 200, 1
+        )
+        figures["admin"] = bench_admin()
+        figures["change_data_value"] = bench_change_data_value(sandbox)
+    finally:
+        sandbox.stop()
+    figures["memory"] = bench_memory(options.memory_seeds.split(","))
+    figures["scaling"] = {
+        "workers": "not measured: a cycle runs objects in order on one worker; see README",
+    }
+    options.out.parent.mkdir(parents=True, exist_ok=True)
+    options.out.write_text(json.dumps(figures, indent=2))
+    for section, values in figures.items():
+        print(f"{section}: {values}")
+    runner_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(f"peak RSS of this runner: {runner_mb} MB")
+    print(f"written to {options.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""The benchmark runner still runs (on the tiny org); its figures are not asserted as timings."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.fixtures.workers import ROOT
+
+
+@pytest.mark.slow
+def test_benchmarks_run_on_the_tiny_org(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "benchmarks", "--seed", "tiny", "--memory-seeds", "tiny",
+         "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert figures["full_sync"]["status"] == "success"
+    assert figures["incremental"]["idle_cycle_api_calls"] == 5
+    assert figures["admin"]["contact_page_queries"] > 0
+    assert "sync_vs_limit" in figures["full_sync"]
