@@ -1,8 +1,11 @@
-"""Reads for the admin: how an account diverges from what Salesforce last sent."""
+"""Reads for the admin: divergences from what Salesforce last sent, contacts, timelines."""
 
 from dataclasses import dataclass
 
-from accounts.models import Account
+from django.db.models import QuerySet
+
+from accounts.models import Account, Contact
+from activities.models import Activity
 from activities.services import salesforce_value_text
 from marketo_sync.sync.mapping import ACCOUNT_FIELDS, BadRecord, converter_for
 
@@ -40,3 +43,52 @@ def account_divergences(*, account: Account) -> list[Divergence]:
                 )
             )
     return found
+
+
+def account_list_locally_edited() -> QuerySet[Account]:
+    """Accounts carrying local edits that the next Salesforce update will overwrite."""
+    return (
+        Account.objects.filter(locally_edited_at__isnull=False)
+        .select_related("locally_edited_by", "owner")
+        .order_by("-locally_edited_at", "pk")
+    )
+
+
+def account_industry_choices() -> list[str]:
+    """Industries in use, read from the accounts table (small) rather than joined contacts."""
+    return list(
+        Account.objects.exclude(industry="")
+        .order_by("industry")
+        .values_list("industry", flat=True)
+        .distinct()
+    )
+
+
+def contact_count_for_account(*, account_id: int) -> int:
+    """Live contacts sharing the account (one indexed count, whatever the size)."""
+    return Contact.objects.filter(account_id=account_id, is_deleted=False).count()
+
+
+def contact_list_for_account(*, account: Account) -> QuerySet[Contact]:
+    """The account's live contacts, only the columns a list shows, in a stable order."""
+    return (
+        account.contacts.filter(is_deleted=False)
+        .only("pk", "account_id", "first_name", "last_name", "email", "sfdc_type")
+        .order_by("last_name", "first_name", "pk")
+    )
+
+
+def contact_timeline(*, contact: Contact) -> QuerySet[Activity]:
+    """The person's activities, newest first (served by the timeline index)."""
+    return contact.activities.select_related("user").order_by("-created_at", "-pk")
+
+
+def contact_sfdc_ids_by_object(*, contacts: QuerySet[Contact]) -> dict[str, list[str]]:
+    """Salesforce ids to re-sync per object: Contact ids, and Lead ids of people still leads."""
+    ids: dict[str, list[str]] = {"Contact": [], "Lead": []}
+    for sfdc_id, lead_id in contacts.values_list("sfdc_id", "sfdc_lead_id"):
+        if sfdc_id:
+            ids["Contact"].append(sfdc_id)
+        elif lead_id:
+            ids["Lead"].append(lead_id)
+    return {object_name: found for object_name, found in ids.items() if found}

@@ -6,6 +6,7 @@ before or wholly after the edit.
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, Group, Permission
@@ -15,80 +16,105 @@ from django.utils import timezone
 
 from accounts.models import Account, Contact
 from activities.models import Activity
-from activities.services import change_data_value_log
+from activities.services import FieldChange, change_data_value_log
 from marketo_sync.sync.mapping import ACCOUNT_FIELDS, PERSON_COLUMNS
 
+# Locally editable columns → Salesforce field API names (the activities' `attribute`).
 ACCOUNT_API_NAMES = {column: api_name for api_name, column in ACCOUNT_FIELDS.items()}
 PERSON_API_NAMES = {column: api_name for api_name, column in PERSON_COLUMNS.items()}
+LOCAL_EDIT_REASON = "Edited in marketo-sync (local only)"
 
 
-def account_apply_local_edit(
-    *, account_id: int, changes: Mapping[str, Any], user: AbstractBaseUser
-) -> int:
-    """Write the changed account fields, mark the account locally edited, log activities.
+@dataclass(frozen=True)
+class LocalEditResult:
+    """What a local edit wrote: the Salesforce API names changed and the activities logged."""
 
-    Returns the number of activities logged (one per changed field per live contact, unless the
-    account has more contacts than ACTIVITY_CONTACT_LIMIT).
+    fields: list[str]
+    activities_logged: int
+
+
+def _local_edit_save(
+    *, row: Account | Contact, changes: Mapping[str, Any], api_names: Mapping[str, str], user: Any
+) -> list[FieldChange]:
+    """Lock the row, write the values that really differ, mark it locally edited.
+
+    Compared under the lock with the row as it is now, so a value a sync already set to the same
+    thing is neither written nor logged. Returns (API name, old, new) per written field; the
+    caller's instance gets the new values too.
     """
-    unknown = set(changes) - set(ACCOUNT_API_NAMES)
+    unknown = set(changes) - set(api_names)
     if unknown:
-        raise ValueError(f"not editable account fields: {', '.join(sorted(unknown))}")
-    with transaction.atomic():
-        account = Account.objects.select_for_update().get(pk=account_id)
-        field_changes = [
-            (ACCOUNT_API_NAMES[name], getattr(account, name), value)
-            for name, value in changes.items()
-            if getattr(account, name) != value
-        ]
-        if not field_changes:
-            return 0
-        for name, value in changes.items():
-            setattr(account, name, value)
-        account.locally_edited_at = timezone.now()
-        account.locally_edited_by = user
-        account.save(update_fields=[*changes, "locally_edited_at", "locally_edited_by"])
-        result = change_data_value_log(
-            changes_by_account={account.pk: field_changes},
-            source=Activity.Source.LOCAL_EDIT,
-            reason="Edited in marketo-sync (local only)",
-            user_id=user.pk,
-        )
-    return result.activities_logged
+        raise ValueError(f"not locally editable: {', '.join(sorted(unknown))}")
+    locked = type(row).objects.select_for_update().get(pk=row.pk)
+    differing = {
+        column: (getattr(locked, column), value)
+        for column, value in changes.items()
+        if getattr(locked, column) != value
+    }
+    if not differing:
+        return []
+    now = timezone.now()
+    for target in (locked, row):
+        for column, (_old, new) in differing.items():
+            setattr(target, column, new)
+        target.locally_edited_at, target.locally_edited_by = now, user
+    locked.save(update_fields=[*differing, "locally_edited_at", "locally_edited_by"])
+    return [(api_names[column], old, new) for column, (old, new) in differing.items()]
 
 
+@transaction.atomic
+def account_apply_local_edit(
+    *, account: Account, changes: Mapping[str, Any], user: AbstractBaseUser
+) -> LocalEditResult:
+    """Apply a marketer's edit to the one shared account row; it is never sent to Salesforce.
+
+    `changes` holds only the fields the marketer changed (column → value). Logs Change Data Value
+    (source `local_edit`) on every live contact, under the 5,000 rule.
+    """
+    field_changes = _local_edit_save(
+        row=account, changes=changes, api_names=ACCOUNT_API_NAMES, user=user
+    )
+    if not field_changes:
+        return LocalEditResult(fields=[], activities_logged=0)
+    logged = change_data_value_log(
+        changes_by_account={account.pk: field_changes},
+        source=Activity.Source.LOCAL_EDIT,
+        reason=LOCAL_EDIT_REASON,
+        user_id=user.pk,
+    )
+    return LocalEditResult(
+        fields=[attribute for attribute, _old, _new in field_changes],
+        activities_logged=logged.activities_logged,
+    )
+
+
+@transaction.atomic
 def contact_apply_local_edit(
-    *, contact_id: int, changes: Mapping[str, Any], user: AbstractBaseUser
-) -> int:
-    """Write the changed person fields and log them on the person's timeline."""
-    unknown = set(changes) - set(PERSON_API_NAMES)
-    if unknown:
-        raise ValueError(f"not editable person fields: {', '.join(sorted(unknown))}")
-    with transaction.atomic():
-        contact = Contact.objects.select_for_update().get(pk=contact_id)
-        now = timezone.now()
-        activities = [
-            Activity(
-                contact=contact,
-                activity_type=Activity.Type.CHANGE_DATA_VALUE,
-                attribute=PERSON_API_NAMES[name],
-                old_value=getattr(contact, name),
-                new_value=value,
-                reason="Edited in marketo-sync (local only)",
-                source=Activity.Source.LOCAL_EDIT,
-                created_at=now,
-                user=user,
-            )
-            for name, value in changes.items()
-            if getattr(contact, name) != value
-        ]
-        if not activities:
-            return 0
-        for name, value in changes.items():
-            setattr(contact, name, value)
-        contact.locally_edited_at, contact.locally_edited_by = now, user
-        contact.save(update_fields=[*changes, "locally_edited_at", "locally_edited_by"])
-        Activity.objects.bulk_create(activities)
-    return len(activities)
+    *, contact: Contact, changes: Mapping[str, Any], user: AbstractBaseUser
+) -> LocalEditResult:
+    """Apply a marketer's edit to a person's own fields and log it on the person's timeline."""
+    field_changes = _local_edit_save(
+        row=contact, changes=changes, api_names=PERSON_API_NAMES, user=user
+    )
+    now = timezone.now()
+    Activity.objects.bulk_create(
+        Activity(
+            contact=contact,
+            activity_type=Activity.Type.CHANGE_DATA_VALUE,
+            attribute=attribute,
+            old_value=old,
+            new_value=new,
+            reason=LOCAL_EDIT_REASON,
+            source=Activity.Source.LOCAL_EDIT,
+            created_at=now,
+            user=user,
+        )
+        for attribute, old, new in field_changes
+    )
+    return LocalEditResult(
+        fields=[attribute for attribute, _old, _new in field_changes],
+        activities_logged=len(field_changes),
+    )
 
 
 MARKETER_APPS = ("accounts", "activities", "sync")

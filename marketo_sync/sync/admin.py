@@ -1,13 +1,16 @@
 """Sync runs, record errors and the sync status page (Sync now, Pause/Resume, the chart)."""
 
 import csv
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from marketo_sync.sync.charts import backlog_chart_svg, runs_chart_svg
@@ -19,6 +22,25 @@ from marketo_sync.sync.services import (
     sync_set_paused,
     sync_status,
 )
+
+RECENT = timedelta(hours=24)
+SUMMED = ("fetched", "local_edits_overwritten", "accounts_skipped_activity_limit", "errors",
+          "api_calls")
+
+
+def cycles_summary(since: timedelta = RECENT) -> dict[str, int]:
+    """Totals of the cycles started in the last day, for the status page's headline."""
+    totals = SyncRun.objects.filter(
+        object_name="", started_at__gte=timezone.now() - since
+    ).aggregate(**{name: Sum(name) for name in SUMMED})
+    return {name: value or 0 for name, value in totals.items()}
+
+
+def api_remaining(status: dict) -> int | None:
+    """Daily API calls left, from the limit header Salesforce sent with the last call."""
+    if status["api_limit"] is None or status["api_used"] is None:
+        return None
+    return status["api_limit"] - status["api_used"]
 
 
 class ReadOnlyMixin:
@@ -61,6 +83,9 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
             "opts": self.model._meta,
             "title": "Salesforce sync status",
             "status": status,
+            "api_remaining": api_remaining(status),
+            "recent": cycles_summary(),
+            "open_errors": SyncError.objects.filter(dismissed=False, resolved_at=None).count(),
             "cycles": cycles,
             "chart": runs_chart_svg(list(reversed(cycles))),
             "backlog_chart": backlog_chart_svg(backlog_history()),

@@ -1,0 +1,79 @@
+"""Forms for local edits: they report only what the marketer changed.
+
+Every editable field posts its initial value too (`show_hidden_initial`), so `changed_data`
+compares against what the marketer saw, not against the database now: a form opened before a sync
+changed the account reports only the marketer's own changes, and the sync's values survive.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+
+from accounts.models import Account, Contact
+from accounts.services import ACCOUNT_API_NAMES, PERSON_API_NAMES
+
+ACCOUNT_COLUMNS = list(ACCOUNT_API_NAMES)
+PERSON_COLUMNS = list(PERSON_API_NAMES)
+ACCOUNT_PREFIX = "account_"
+
+
+def account_field_name(column: str) -> str:
+    """The contact form's name for one of the shared account's fields."""
+    return f"{ACCOUNT_PREFIX}{column}"
+
+
+class LocalEditForm(forms.ModelForm):
+    """A model form whose `changes()` are the fields changed since the page was rendered."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.show_hidden_initial = True
+
+    def changes(self, columns: Iterable[str], prefix: str = "") -> dict[str, Any]:
+        """Changed values by model field name, among `columns` (form names carry `prefix`)."""
+        changed = set(self.changed_data)
+        return {
+            column: self.cleaned_data[prefix + column]
+            for column in columns
+            if prefix + column in changed
+        }
+
+
+class AccountLocalEditForm(LocalEditForm):
+    class Meta:
+        model = Account
+        fields = ACCOUNT_COLUMNS
+
+
+class ContactLocalEditForm(LocalEditForm):
+    """The person's fields, plus the shared account's fields (prefixed) when `edit_account`.
+
+    The admin builds a subclass with `edit_account = True` only for users who may change
+    accounts; everyone else sees the account read-only.
+    """
+
+    edit_account = False
+
+    class Meta:
+        model = Contact
+        fields = PERSON_COLUMNS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        account = self.instance.account if self.instance.account_id else None
+        if not self.edit_account or account is None:
+            return
+        account_fields = forms.fields_for_model(Account, fields=ACCOUNT_COLUMNS)
+        for column, field in account_fields.items():
+            field.show_hidden_initial = True
+            name = account_field_name(column)
+            self.fields[name] = field
+            self.initial[name] = getattr(account, column)
+
+    def person_changes(self) -> dict[str, Any]:
+        return self.changes(PERSON_COLUMNS)
+
+    def account_changes(self) -> dict[str, Any]:
+        return self.changes(ACCOUNT_COLUMNS, prefix=ACCOUNT_PREFIX)
