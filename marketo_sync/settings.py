@@ -181,6 +181,10 @@ ACTIVITY_CONTACT_LIMIT = env_int("ACTIVITY_CONTACT_LIMIT", 5000)
 SYNC_OVERLAP_SECONDS = env_int("SYNC_OVERLAP_SECONDS", 300)
 # The cycle lock expires this long after its worker stops renewing it (e.g. was killed).
 SYNC_LOCK_TTL_SECONDS = env_int("SYNC_LOCK_TTL_SECONDS", 120)
+# A full sync of an object with more records than this reads it through Bulk API 2.0.
+SYNC_BULK_THRESHOLD = env_int("SYNC_BULK_THRESHOLD", 50000)
+SYNC_BULK_MAX_RECORDS = env_int("SYNC_BULK_MAX_RECORDS", 50000)
+SYNC_BULK_POLL_SECONDS = float(os.environ.get("SYNC_BULK_POLL_SECONDS", "2"))
 
 
 LOGGING = {

@@ -26,6 +26,7 @@ from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
     SalesforceGeneralError,
     SalesforceMalformedRequest,
+    SalesforceOperationError,
     SalesforceRefusedRequest,
     SalesforceResourceNotFound,
 )
@@ -298,6 +299,10 @@ class SalesforceClient:
                         error_code(exc),
                     ) from None
                 reason = f"HTTP {exc.status}"
+            except SalesforceOperationError as exc:
+                raise SalesforceRequestError(
+                    f"Bulk API job failed: {exc}", "BULK_JOB_FAILED"
+                ) from None
             except TRANSPORT_ERRORS as exc:
                 reason = type(exc).__name__
             except LoginUnavailable as exc:

@@ -13,9 +13,10 @@ from contextlib import contextmanager
 import django_rq
 from django.conf import settings
 from django.core.mail import mail_admins
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from accounts.models import Contact
 from marketo_sync.salesforce.client import SalesforceClient
@@ -24,9 +25,10 @@ from marketo_sync.salesforce.errors import (
     SalesforceError,
 )
 from marketo_sync.sync.crashpoints import crashpoint
-from marketo_sync.sync.engine import SEEN_TABLE, ObjectSync, PageOutcome
+from marketo_sync.sync.engine import SEEN_TABLE, ObjectSync, Page
 from marketo_sync.sync.mapping import OBJECT_ORDER
-from marketo_sync.sync.models import SyncError, SyncRun, SyncState
+from marketo_sync.sync.models import SyncRun, SyncState
+from marketo_sync.sync.sync_errors import sync_errors_due, sync_errors_record
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,8 @@ COUNTERS = (
     "fetched", "created", "updated", "deleted", "activities_logged",
     "accounts_skipped_activity_limit", "local_edits_overwritten", "errors", "api_calls",
 )
+# Quarantined records retried per object per cycle (one query per 200 of them).
+RETRY_LIMIT = 2000
 ProgressCallback = Callable[[str, int, int | None], None]
 
 
@@ -57,14 +61,21 @@ class CycleLock:
 
     def _renew(self) -> None:
         while not self._stop.wait(self.ttl / 4):
-            if self.redis.get(LOCK_KEY) != self.token.encode():
-                return
-            self.redis.expire(LOCK_KEY, self.ttl)
+            try:
+                if self.redis.get(LOCK_KEY) != self.token.encode():
+                    return
+                self.redis.expire(LOCK_KEY, self.ttl)
+            except RedisError:
+                logger.warning("could not renew the sync lock; retrying")
 
     def release(self) -> None:
+        """Best effort: if Redis is gone, the lock expires by itself after its TTL."""
         self._stop.set()
-        if self.redis.get(LOCK_KEY) == self.token.encode():
-            self.redis.delete(LOCK_KEY)
+        try:
+            if self.redis.get(LOCK_KEY) == self.token.encode():
+                self.redis.delete(LOCK_KEY)
+        except RedisError:
+            logger.warning("could not release the sync lock; it expires in %s s", self.ttl)
 
 
 def cycle_lock_held() -> bool:
@@ -139,6 +150,9 @@ def sync_cycle(
                 finish(cycle, client, SyncRun.Status.SUCCESS, "")
         except SalesforceError as exc:
             finish(cycle, client, SyncRun.Status.FAILED, str(exc))
+        except DatabaseError as exc:
+            connection.close()  # a dropped connection: reconnect to record the failure
+            finish(cycle, client, SyncRun.Status.FAILED, f"database error: {exc}".strip())
         except Exception as exc:
             finish(cycle, client, SyncRun.Status.FAILED, f"{type(exc).__name__}: {exc}")
             raise
@@ -162,23 +176,24 @@ def sync_object(
     sync = ObjectSync(client, object_name, run, track_seen=track_seen)
     try:
         if sfdc_ids is not None:
-            pages = sync.records_by_id(sfdc_ids)
+            pages: Iterable[Page] = (
+                Page(raw["records"], None, "none") for raw in sync.records_by_id(sfdc_ids)
+            )
         else:
             retry_failed_records(sync)
             pages = sync.pages(mode)
         done = 0
         for page in pages:
             crashpoint("page_fetched")
-            if run.backlog is None and sfdc_ids is None:
-                run.backlog = page["totalSize"]
+            if run.backlog is None and page.total is not None:
+                run.backlog = page.total
                 SyncRun.objects.filter(pk=run.pk).update(backlog=run.backlog)
-            outcome: PageOutcome = sync.apply_page(page["records"])
-            done += outcome.fetched
+            done += sync.apply_page(page.records, watermark=page.watermark).fetched
             if progress:
                 progress(object_name, done, run.backlog)
         if track_seen:
             mark_missing_as_deleted(sync)
-        if object_name == "Contact":
+        if object_name == "Contact" and sfdc_ids is None:
             record_unknown_accounts(run)
         status, error = SyncRun.Status.SUCCESS, ""
     except SalesforceApiLimitReached as exc:
@@ -200,16 +215,9 @@ def sync_object(
 
 def retry_failed_records(sync: ObjectSync) -> None:
     """Quarantined records are fetched again by id until they apply or are dismissed."""
-    due = list(
-        SyncError.objects.filter(
-            object_name=sync.mapping.object_name,
-            dismissed=False,
-            resolved_at__isnull=True,
-            next_try_at__lte=timezone.now(),
-        ).values_list("sfdc_id", flat=True)[:2000]
-    )
-    for page in sync.records_by_id(due):
-        sync.apply_page(page["records"])
+    due = sync_errors_due(object_name=sync.mapping.object_name, limit=RETRY_LIMIT)
+    for raw in sync.records_by_id(due):
+        sync.apply_page(raw["records"])
 
 
 def mark_missing_as_deleted(sync: ObjectSync) -> None:
@@ -236,27 +244,19 @@ def mark_missing_as_deleted(sync: ObjectSync) -> None:
 
 def record_unknown_accounts(run: SyncRun) -> None:
     """Contacts whose account still does not exist after the cycle's accounts: a SyncError."""
-    orphans = list(
-        Contact.objects.filter(account__isnull=True, is_deleted=False)
+    orphans = (
+        Contact.objects.filter(account__isnull=True, is_deleted=False, sfdc_id__isnull=False)
         .exclude(account_sfdc_id="")
-        .values_list("sfdc_id", "account_sfdc_id")[:10000]
+        .values_list("sfdc_id", "account_sfdc_id")[:RETRY_LIMIT]
     )
-    SyncError.objects.bulk_create(
-        [
-            SyncError(
-                object_name="Contact",
-                sfdc_id=sfdc_id,
-                message=f"account {account_id} is not in the local copy (not synced or not "
-                "visible to the sync user); the contact is stored without it",
-                run=run,
-                next_try_at=timezone.now(),
-            )
+    sync_errors_record(
+        object_name="Contact",
+        errors={
+            sfdc_id: f"account {account_id} is not in the local copy (not synced or not visible "
+            "to the sync user); the contact is stored without it"
             for sfdc_id, account_id in orphans
-            if sfdc_id
-        ],
-        update_conflicts=True,
-        unique_fields=["object_name", "sfdc_id"],
-        update_fields=["message", "run", "next_try_at", "last_seen_at"],
+        },
+        run_id=run.pk,
     )
 
 

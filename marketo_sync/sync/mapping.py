@@ -152,6 +152,7 @@ class ObjectMapping:
     owner: bool = True
     account_lookup: bool = False
     tracks_changes: bool = False
+    merges: bool = False  # Salesforce merges this object (MasterRecordId on the losers)
     derived: frozenset[str] = frozenset()  # computed by Salesforce from mapped columns
 
     def convert(self, record: dict, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -233,6 +234,7 @@ MAPPINGS: dict[str, ObjectMapping] = {
         },
         required=("Name",),
         tracks_changes=True,
+        merges=True,
     ),
     "Lead": ObjectMapping(
         "Lead",
@@ -241,6 +243,7 @@ MAPPINGS: dict[str, ObjectMapping] = {
         modstamp_field="sfdc_lead_last_modified",
         columns={**PERSON_COLUMNS, "Company": "company", "Status": "lead_status"},
         required=("LastName",),
+        merges=True,
         derived=frozenset({"Name"}),
     ),
     "Contact": ObjectMapping(
@@ -251,6 +254,7 @@ MAPPINGS: dict[str, ObjectMapping] = {
         columns=dict(PERSON_COLUMNS),
         required=("LastName",),
         account_lookup=True,
+        merges=True,
         derived=frozenset({"Name"}),
     ),
     "Opportunity": ObjectMapping(
