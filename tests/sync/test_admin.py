@@ -1,0 +1,83 @@
+"""The sync status page: what it shows, and its buttons behind their permissions and CSRF."""
+
+import django_rq
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from marketo_sync.sync.models import SyncError, SyncRun, SyncState
+from marketo_sync.sync.services import CYCLE_JOB_ID
+
+pytestmark = pytest.mark.django_db
+
+STATUS = reverse("admin:sync_status")
+
+
+@pytest.fixture
+def cycles():
+    now = timezone.now()
+    SyncRun.objects.create(
+        mode="incremental", status="success", started_at=now - timezone.timedelta(minutes=10),
+        finished_at=now - timezone.timedelta(minutes=9), fetched=120, api_calls=7,
+        local_edits_overwritten=2, accounts_skipped_activity_limit=1, api_used=4200,
+        api_limit=15000,
+    )
+    SyncRun.objects.create(
+        mode="incremental", status="failed", started_at=now - timezone.timedelta(minutes=5),
+        finished_at=now - timezone.timedelta(minutes=4), fetched=30, api_calls=3, errors=1,
+        error="<script>alert(1)</script>", api_used=4300, api_limit=15000,
+    )
+    SyncError.objects.create(object_name="Account", sfdc_id="0019000000B98deAAB", message="bad")
+
+
+def test_marketers_see_the_status_without_the_buttons(marketer_client, cycles):
+    text = marketer_client.get(STATUS).content.decode()
+    assert "10700</strong> calls remaining" in text
+    assert "150 records fetched with 10 API calls" in text
+    assert "2 local edits overwritten" in text
+    assert "1 accounts skipped by the 5,000-contact activity rule" in text
+    assert "1 record error open" in text
+    assert "Next scheduled cycle" in text
+    assert "<svg" in text and "<script>alert" not in text
+    assert "Sync now" not in text and "Pause sync" not in text
+    assert "django-rq" not in text
+    assert marketer_client.post(reverse("admin:sync_now")).status_code == 403
+    assert marketer_client.post(reverse("admin:sync_pause"), {"paused": "1"}).status_code == 403
+    assert not SyncState.objects.filter(paused=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the job is enqueued when the transaction commits
+def test_sync_now_queues_one_cycle(operator_client):
+    assert "Sync now" in operator_client.get(STATUS).content.decode()
+    assert operator_client.get(reverse("admin:sync_now")).status_code == 405
+    first = operator_client.post(reverse("admin:sync_now"), follow=True).content.decode()
+    assert "A sync cycle was queued" in first
+    again = operator_client.post(reverse("admin:sync_now"), follow=True).content.decode()
+    assert "already queued or running" in again
+    assert django_rq.get_queue("sync").job_ids == [CYCLE_JOB_ID]
+
+
+def test_pause_and_resume(operator_client):
+    operator_client.post(reverse("admin:sync_pause"), {"paused": "1"})
+    assert SyncState.objects.filter(paused=True).exists()
+    assert "Resume sync" in operator_client.get(STATUS).content.decode()
+    operator_client.post(reverse("admin:sync_pause"), {"paused": "0"})
+    assert not SyncState.objects.filter(paused=True).exists()
+    assert "Pause sync" in operator_client.get(STATUS).content.decode()
+
+
+def test_the_buttons_need_the_csrf_token(marketer, operator_client):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(marketer)
+    assert strict.post(reverse("admin:sync_now")).status_code == 403
+    assert strict.post(reverse("admin:sync_pause"), {"paused": "1"}).status_code == 403
+    assert not SyncState.objects.filter(paused=True).exists()
+
+
+def test_superusers_get_the_queue_dashboard_link(admin_client):
+    text = admin_client.get(STATUS).content.decode()
+    assert reverse("admin:django_rq_dashboard_changelist") in text
+    assert "Sync status" in admin_client.get(
+        reverse("admin:sync_syncrun_changelist")
+    ).content.decode()
