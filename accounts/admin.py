@@ -175,7 +175,8 @@ class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, admin.ModelAdmin):
     fieldsets = (
         (
             "Account data (from Salesforce; editable locally)",
-            {"fields": ACCOUNT_COLUMNS, "description": ACCOUNT_WARNING},
+            {"fields": ACCOUNT_COLUMNS, "description": ACCOUNT_WARNING,
+             "classes": ["local-edit"]},
         ),
         ("Local edits", {"fields": ("locally_edited_at", "locally_edited_by", "divergence")}),
         ("Salesforce (read-only)", {"fields": SYSTEM_READONLY}),
@@ -308,7 +309,8 @@ class ContactAdmin(
             ]
             fieldsets.insert(1, (
                 f"Account: {obj.account.name} — shared by {shared_by} contacts",
-                {"fields": fields, "description": ACCOUNT_WARNING, "classes": ["shared-account"]},
+                {"fields": fields, "description": ACCOUNT_WARNING,
+                 "classes": ["shared-account", "local-edit"]},
             ))
         return fieldsets
 

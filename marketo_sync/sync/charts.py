@@ -6,6 +6,7 @@ from django.utils.safestring import SafeString
 from marketo_sync.sync.models import SyncRun
 
 WIDTH, HEIGHT, PAD = 640, 160, 24
+MAX_SLOT = 40  # a few cycles still look like bars, not blocks
 COLOURS = {"success": "#417690", "paused": "#c9a227", "failed": "#ba2121", "running": "#999"}
 
 
@@ -14,7 +15,7 @@ def runs_chart_svg(runs: list[SyncRun]) -> SafeString:
     if not runs:
         return format_html("<p>{}</p>", "No sync cycles yet.")
     peak = max(max(run.fetched for run in runs), 1)
-    slot = (WIDTH - 2 * PAD) / len(runs)
+    slot = min((WIDTH - 2 * PAD) / len(runs), MAX_SLOT)
     bars = []
     for index, run in enumerate(runs):
         height = (HEIGHT - 2 * PAD) * run.fetched / peak

@@ -6,19 +6,20 @@ from accounts.models import Account, Contact
 from marketo_sync.salesforce import client as client_module
 from marketo_sync.sync.cycle import sync_cycle
 from tests.fixtures.browser import log_in, screenshot
-from tests.fixtures.users import create_marketer
+from tests.fixtures.users import create_marketer, grant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def marketer_login():
-    create_marketer("browser-marketer", "browser-password-1")
+    """The demo's marketer: the Marketers group, plus the right to press "Sync now"."""
+    grant(create_marketer("browser-marketer", "browser-password-1"), "sync.run_sync")
     return "browser-marketer", "browser-password-1"
 
 
 def test_marketer_edits_account_from_a_contact_until_salesforce_overwrites(
-    page, live_server, sandbox, marketer_login
+    page, live_server, sandbox, marketer_login, burst_worker
 ):
     client_module._token_cache.clear()
     assert sync_cycle().status == "success"
@@ -26,38 +27,55 @@ def test_marketer_edits_account_from_a_contact_until_salesforce_overwrites(
         Account.objects.filter(contacts__isnull=False, is_deleted=False).distinct().first()
     )
     first, second = account.contacts.filter(is_deleted=False).order_by("pk")[:2]
+    admin = f"{live_server.url}/admin"
     log_in(page, live_server, *marketer_login)
 
-    page.goto(f"{live_server.url}/admin/accounts/contact/{first.pk}/change/")
+    page.goto(f"{admin}/accounts/contact/{first.pk}/change/")
+    heading = page.inner_text("fieldset.shared-account h2")
+    assert heading.startswith(f"Account: {account.name} — shared by ")
+    warning = page.inner_text("fieldset.shared-account .description")
+    assert "not sent to Salesforce" in warning and "overwrites all of its account data" in warning
     assert "not sent to Salesforce" in page.inner_text(".local-edit-warning")
-    assert f"Account: {account.name}" in page.inner_text("#content-main")
-    assert page.locator("a.related-widget-wrapper-link.add-related").count() == 0
+    assert page.locator("a.add-related, #add_id_account").count() == 0
     page.fill("#id_account_industry", "Banking")
     screenshot(page, "contact-edit-account")
     page.click("input[name=_save]")
     page.wait_for_selector(".messagelist")
     assert "not sent to Salesforce" in page.inner_text(".messagelist")
 
-    page.goto(f"{live_server.url}/admin/accounts/contact/{second.pk}/change/")
+    page.goto(f"{admin}/accounts/contact/{second.pk}/change/")
     assert page.input_value("#id_account_industry") == "Banking"
-    page.goto(f"{live_server.url}/admin/accounts/account/?locally_edited=yes")
+    assert "Local edit" in page.inner_text("#activity-timeline")
+    screenshot(page, "other-contact-same-account")
+    page.goto(f"{admin}/accounts/account/?locally_edited=yes")
     assert account.name in page.inner_text("#result_list")
-    screenshot(page, "divergence-list")
-    page.goto(f"{live_server.url}/admin/accounts/account/{account.pk}/change/")
+    screenshot(page, "accounts-with-local-edits")
+    page.click("text=Local edits the next sync overwrites")
+    divergences = page.inner_text("#divergences")
+    assert account.name in divergences and "Banking" in divergences
+    screenshot(page, "divergence-view")
+    page.goto(f"{admin}/accounts/account/{account.pk}/change/")
     assert "Banking" in page.inner_text(".field-divergence")
+    assert "Contacts of this account" in page.inner_text("#account-contacts")
     screenshot(page, "account-page")
 
     sandbox.control.update("Account", account.sfdc_id, {"Industry": "Retail"})
-    assert sync_cycle().status == "success"
-    page.goto(f"{live_server.url}/admin/accounts/contact/{second.pk}/change/")
+    page.goto(f"{admin}/sync/syncrun/status/")
+    page.click("input[value='Sync now']")
+    assert "A sync cycle was queued" in page.inner_text(".messagelist")
+    burst_worker()
+    page.reload()
+    assert "1 local edits overwritten" in page.inner_text("#sync-summary")
+    screenshot(page, "sync-status")
+
+    page.goto(f"{admin}/accounts/contact/{second.pk}/change/")
     assert page.input_value("#id_account_industry") == "Retail"
-    page.goto(f"{live_server.url}/admin/accounts/account/?locally_edited=yes")
-    assert account.name not in page.inner_text("#content-main")
-    screenshot(page, "divergence-list-after-sync")
-    timeline = page.goto(f"{live_server.url}/admin/accounts/contact/{second.pk}/change/")
-    assert timeline.ok
     text = page.inner_text("#activity-timeline")
     assert "Local edit" in text and "Salesforce sync" in text
+    page.goto(f"{admin}/accounts/account/local-edits/")
+    assert "No local edits" in page.inner_text("#divergences")
+    assert account.name not in page.inner_text("#divergences")
+    screenshot(page, "divergence-view-after-sync")
 
 
 def test_no_add_account_path_in_the_browser(page, live_server, marketer_login):
@@ -66,6 +84,8 @@ def test_no_add_account_path_in_the_browser(page, live_server, marketer_login):
     assert page.locator("a.addlink").count() == 0
     page.goto(f"{live_server.url}/admin/accounts/account/add/")
     assert "Convert Person is the only way" in page.inner_text(".messagelist")
+    page.goto(f"{live_server.url}/admin/")
+    assert page.locator("a[href$='/accounts/account/add/']").count() == 0
     assert Account.objects.count() == 0
     screenshot(page, "no-add-account")
 
