@@ -42,6 +42,7 @@ from accounts.services import (
     account_apply_local_edit,
     contact_apply_local_edit,
 )
+from marketo_sync.admin_mixins import ReadOnlyAdminMixin
 from marketo_sync.sync.services import sync_enqueue_records
 
 CONTACT_SYSTEM_READONLY = (
@@ -343,30 +344,17 @@ class ContactAdmin(
         }
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Mirrored from Salesforce and not edited here."""
-
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Opportunity)
-class OpportunityAdmin(ReadOnlyAdmin):
+class OpportunityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "stage", "close_date", "amount", "account", "owner", "is_deleted")
     list_filter = ("stage", "is_won", "is_deleted")
     list_select_related = ("account", "owner")
     search_fields = ("name", "account__name")
+    show_full_result_count = False
 
 
 @admin.register(SalesforceUser)
-class SalesforceUserAdmin(ReadOnlyAdmin):
+class SalesforceUserAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "email", "is_active", "sfdc_id")
     search_fields = ("name", "email")
+    show_full_result_count = False

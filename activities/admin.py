@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from activities.models import Activity
+from marketo_sync.admin_mixins import ReadOnlyAdminMixin
 from marketo_sync.sync.mapping import MAPPINGS, SYSTEM_FIELDS
 from marketo_sync.sync.models import SyncState
 
@@ -39,7 +40,7 @@ class AttributeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at", "contact", "activity_type", "attribute", "old_value", "new_value", "source",
         "user",
@@ -51,12 +52,3 @@ class ActivityAdmin(admin.ModelAdmin):
     list_select_related = ("contact", "user")
     show_full_result_count = False
     list_per_page = 100
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -13,6 +13,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from marketo_sync.admin_mixins import ReadOnlyAdminMixin
 from marketo_sync.sync.charts import backlog_chart_svg, runs_chart_svg
 from marketo_sync.sync.models import SyncError, SyncRun
 from marketo_sync.sync.services import (
@@ -43,19 +44,8 @@ def api_remaining(status: dict) -> int | None:
     return status["api_limit"] - status["api_used"]
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(SyncRun)
-class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "started_at", "object_name", "mode", "status", "fetched", "created", "updated",
         "deleted", "activities_logged", "accounts_skipped_activity_limit",
@@ -117,7 +107,7 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(SyncError)
-class SyncErrorAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class SyncErrorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "last_seen_at", "object_name", "sfdc_id", "message", "attempts", "next_try_at",
         "resolved_at", "dismissed",

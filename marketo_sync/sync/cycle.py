@@ -42,6 +42,16 @@ RETRY_LIMIT = 2000
 ProgressCallback = Callable[[str, int, int | None], None]
 
 
+RENEW_IF_OWNER = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
+return 0
+"""
+DELETE_IF_OWNER = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
 class CycleLock:
     """`SET NX EX` lock with a token, renewed while held; released only by its owner."""
 
@@ -51,6 +61,10 @@ class CycleLock:
         self.ttl = settings.SYNC_LOCK_TTL_SECONDS
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Compare-and-act in one step, so a lock that expired and was taken by another cycle
+        # is never extended or deleted by its former owner.
+        self._renew_script = self.redis.register_script(RENEW_IF_OWNER)
+        self._release_script = self.redis.register_script(DELETE_IF_OWNER)
 
     def acquire(self) -> bool:
         if not self.redis.set(LOCK_KEY, self.token, nx=True, ex=self.ttl):
@@ -62,9 +76,8 @@ class CycleLock:
     def _renew(self) -> None:
         while not self._stop.wait(self.ttl / 4):
             try:
-                if self.redis.get(LOCK_KEY) != self.token.encode():
-                    return
-                self.redis.expire(LOCK_KEY, self.ttl)
+                if not self._renew_script(keys=[LOCK_KEY], args=[self.token, self.ttl]):
+                    return  # expired and taken by another cycle: stop renewing
             except RedisError:
                 logger.warning("could not renew the sync lock; retrying")
 
@@ -72,8 +85,7 @@ class CycleLock:
         """Best effort: if Redis is gone, the lock expires by itself after its TTL."""
         self._stop.set()
         try:
-            if self.redis.get(LOCK_KEY) == self.token.encode():
-                self.redis.delete(LOCK_KEY)
+            self._release_script(keys=[LOCK_KEY], args=[self.token])
         except RedisError:
             logger.warning("could not release the sync lock; it expires in %s s", self.ttl)
 
@@ -262,7 +274,9 @@ def record_unknown_accounts(run: SyncRun) -> None:
 
 def finish(cycle: SyncRun, client: SalesforceClient | None, status: str, error: str) -> None:
     totals = SyncRun.objects.filter(
-        started_at__gte=cycle.started_at, object_name__gt=""
+        started_at__gte=cycle.started_at,
+        object_name__gt="",
+        mode__in=[SyncRun.Mode.FULL, SyncRun.Mode.INCREMENTAL],  # not concurrent re-syncs
     ).aggregate(**{name: Sum(name) for name in COUNTERS})
     for name in COUNTERS:
         setattr(cycle, name, totals[name] or 0)

@@ -1,6 +1,6 @@
 """What the admin, the commands and the schedule call to drive the sync."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import django_rq
 from django.conf import settings
@@ -15,15 +15,26 @@ from marketo_sync.sync.models import SyncRun, SyncState
 CYCLE_JOB_ID = "marketo-sync-cycle"
 
 
+# RQ renews a running job's heartbeat every 30 s; a "started" job silent for longer than this
+# belongs to a killed worker and must not block the schedule until RQ's own clean-up.
+STALE_JOB_AFTER = timedelta(seconds=120)
+
+
 def cycle_pending() -> bool:
     """A cycle job is queued or running (RQ), or a cycle holds the lock."""
     if cycle_lock_held():
         return True
     queue = django_rq.get_queue("sync")
     job = queue.fetch_job(CYCLE_JOB_ID)
-    return job is not None and job.get_status(refresh=True) in {
-        JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED,
-    }
+    if job is None:
+        return False
+    status = job.get_status(refresh=True)
+    if status == JobStatus.STARTED:
+        heartbeat = job.last_heartbeat
+        return heartbeat is None or timezone.now() - heartbeat.replace(
+            tzinfo=heartbeat.tzinfo or UTC
+        ) < STALE_JOB_AFTER
+    return status in {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 
 
 def sync_enqueue_cycle(*, full: bool = False, requested_by: object = None) -> str | None:

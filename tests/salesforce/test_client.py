@@ -132,3 +132,38 @@ def test_query_pages_follow_next_records_url(sandbox):
     pages = list(SalesforceClient.from_settings().query_pages("SELECT Id FROM Contact"))
     assert len(pages) == 4
     assert sum(len(p["records"]) for p in pages) == pages[0]["totalSize"] == 31
+
+
+def test_a_503_from_the_token_endpoint_is_retried(sandbox):
+    sandbox.control.inject_fault("unavailable", count=2, path="/services/oauth2/token")
+    assert count(SalesforceClient.from_settings()) > 0
+    assert sandbox.control.request_counts()["token"] == 3
+
+
+def test_api_usage_is_read_from_every_response_header(sandbox):
+    client = SalesforceClient.from_settings()
+    assert client.api_usage is None
+    client.describe("Account")  # simple-salesforce itself parses the header only on some calls
+    used, total = client.api_usage
+    assert total == 15000 and used >= 1 and not client.over_reserve
+
+
+def test_raw_requests_relogin_retry_keep_their_headers_and_pause_on_the_limit(sandbox):
+    client = SalesforceClient.from_settings()
+    seen = []
+
+    def probe(response, *args, **kwargs) -> None:
+        if "/oauth2/" not in response.url:
+            seen.append(response.request.headers.get("X-Probe"))
+
+    client.session.hooks["response"].append(probe)
+    sandbox.control.inject_fault("unavailable", count=1, path="/limits")
+    response = client.request("GET", "/services/data/v59.0/limits/", headers={"X-Probe": "1"})
+    assert response.status_code == 200 and "DailyApiRequests" in response.json()
+    sandbox.control.expire_sessions()
+    client.request("GET", "/services/data/v59.0/limits/", headers={"X-Probe": "2"})
+    assert seen == ["1", "1", "2", "2"]  # 503 then 200; 401 then 200: headers kept on repeats
+    assert sandbox.control.request_counts()["token"] == 2
+    sandbox.control.inject_fault("request_limit", path="/limits")
+    with pytest.raises(SalesforceApiLimitReached):
+        client.request("GET", "/services/data/v59.0/limits/")

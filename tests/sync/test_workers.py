@@ -3,16 +3,25 @@
 import signal
 import threading
 import time
+from datetime import timedelta
 
+import django_rq
 import pytest
 from django.conf import settings
+from django.utils import timezone
+from rq.job import JobStatus
 
 from accounts.models import Account, Contact
 from activities.models import Activity
 from marketo_sync.salesforce import client as client_module
 from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.models import SyncRun
-from marketo_sync.sync.services import sync_cycle_due, sync_enqueue_cycle
+from marketo_sync.sync.services import (
+    CYCLE_JOB_ID,
+    cycle_pending,
+    sync_cycle_due,
+    sync_enqueue_cycle,
+)
 from tests.fixtures.workers import run_manage
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -110,3 +119,14 @@ def test_activity_limit_at_the_real_5000(sandbox, contacts, logs):
     else:
         assert logged == 0
         assert run.accounts_skipped_activity_limit == 1
+
+
+def test_a_started_job_of_a_dead_worker_does_not_block_the_schedule(sandbox, settings):
+    settings.SYNC_INTERVAL_SECONDS = 0
+    job = django_rq.get_queue("sync").enqueue("marketo_sync.sync.jobs.tick", job_id=CYCLE_JOB_ID)
+    job.set_status(JobStatus.STARTED)
+    job.heartbeat(timezone.now(), ttl=60)
+    assert cycle_pending()
+    job.heartbeat(timezone.now() - timedelta(minutes=10), ttl=60)
+    assert not cycle_pending()
+    assert sync_enqueue_cycle() is not None
