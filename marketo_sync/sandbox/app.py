@@ -33,6 +33,7 @@ from marketo_sync.sandbox.store import (
     Store,
     api_value,
     attributes,
+    canonical_id,
     encode_id,
     format_datetime,
     to_millis,
@@ -176,7 +177,10 @@ class SandboxApp:
     def handle(self, request: Request, handler: Callable, kind: str, args: dict) -> Response:
         if kind == "control":
             return self.guarded_control(request, handler, args)
-        self.counts[kind] += 1
+        if "id" in args:
+            args["id"] = canonical_id(args["id"])
+        with self.lock:
+            self.counts[kind] += 1
         counted = kind not in {"token", "versions"}
         try:
             fault = self.take_fault(request.path)
@@ -457,6 +461,7 @@ class SandboxApp:
         )
         if not match:
             return 400, [{"errorCode": "NOT_FOUND", "message": f"unsupported url {url}"}]
+        record_id = canonical_id(match["id"] or "")
         try:
             target = self.sobject(match["obj"])
             if method == "POST":
@@ -464,12 +469,12 @@ class SandboxApp:
                 return 201, {"id": record_id, "success": True, "errors": []}
             if method == "PATCH":
                 changes = self.store.validate(target, payload or {}, creating=False)
-                self.store.update(target, match["id"], changes, self.user_id())
+                self.store.update(target, record_id, changes, self.user_id())
                 return 204, None
             if method == "DELETE":
-                self.store.delete(target, match["id"], self.user_id())
+                self.store.delete(target, record_id, self.user_id())
                 return 204, None
-            body = self.store.record(target, match["id"], match["version"])
+            body = self.store.record(target, record_id, match["version"])
             if body is None:
                 raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
             return 200, body
@@ -529,8 +534,7 @@ class SandboxApp:
         result = self.store.snapshot(compiled)
         if compiled.is_count:
             return json_response({"totalSize": result, "done": True, "records": []})
-        locator = encode_id("01g", int(self.store.meta("next_locator", 1)))
-        self.store.set_meta("next_locator", int(self.store.meta("next_locator", 1)) + 1)
+        locator = encode_id("01g", self.store.take_numbers("next_locator"))
         cursor = Cursor(compiled, result, version)
         with self.lock:
             self.expire_cursors()
@@ -579,8 +583,7 @@ class SandboxApp:
         compiled = compile_query(body.get("query", ""), include_deleted=operation == "queryAll")
         if compiled.is_count:
             raise ApiError(400, "INVALIDJOB", "Aggregate queries are not supported")
-        job_id = encode_id("750", int(self.store.meta("next_job", 1)))
-        self.store.set_meta("next_job", int(self.store.meta("next_job", 1)) + 1)
+        job_id = encode_id("750", self.store.take_numbers("next_job"))
         job = BulkJob(
             job_id, operation, compiled.sobject.name, compiled, self.store.snapshot(compiled),
             format_datetime(to_millis(datetime.now(UTC))) or "",
@@ -611,7 +614,8 @@ class SandboxApp:
 
     def bulk_status(self, request: Request, version: str, job: str) -> Response:
         found = self.job(job)
-        found.polls += 1
+        with self.lock:
+            found.polls += 1
         return json_response(
             self.job_info(found, "InProgress" if found.polls == 1 else "JobComplete")
         )
@@ -693,6 +697,11 @@ class SandboxApp:
         handler = getattr(self, f"control_{action}", None)
         if handler is None:
             raise ValueError(f"unknown control action {action!r}")
+        for key in ("id", "master_id"):
+            if isinstance(body.get(key), str):
+                body[key] = canonical_id(body[key])
+        if isinstance(body.get("loser_ids"), list):
+            body["loser_ids"] = [canonical_id(str(i)) for i in body["loser_ids"]]
         return handler(**body)
 
     def editor(self) -> str | None:
@@ -785,10 +794,12 @@ class SandboxApp:
                 self.api_used = int(used)
 
     def control_request_counts(self) -> dict[str, int]:
-        return dict(self.counts)
+        with self.lock:
+            return dict(self.counts)
 
     def control_reset_counts(self) -> None:
-        self.counts.clear()
+        with self.lock:
+            self.counts.clear()
 
     def control_set_page_size(self, size: int | None) -> None:
         self.page_size = int(size) if size else None
@@ -856,16 +867,13 @@ def parse_replication_date(text: str) -> datetime:
 
 
 def shape_record(compiled: Compiled, row: tuple, version: str) -> dict:
-    """A query result record: attributes, canonical names in SELECT order, nested parents."""
-    record_id = None
+    """A query result record: attributes naming the real Id (selected or not), canonical names in
+    SELECT order, nested parents. `row` is a `Store.rows` row: the Id, then the columns."""
     values: dict = {}
-    position = 0
+    position = 1
     for path, spec in compiled.columns:
         if len(path) == 1:
-            value = api_value(spec, row[position])
-            values[spec.name] = value
-            if spec.name == "Id":
-                record_id = value
+            values[spec.name] = api_value(spec, row[position])
             position += 1
             continue
         lookup = compiled.sobject.relationship(path[0])
@@ -879,13 +887,13 @@ def shape_record(compiled: Compiled, row: tuple, version: str) -> dict:
         nested = values.get(key) or {"attributes": attributes(parent_type, parent_id, version)}
         nested[spec.name] = api_value(spec, parent_value)
         values[key] = nested
-    url_id = record_id or "x"
-    return {"attributes": attributes(compiled.sobject.name, url_id, version), **values}
+    return {"attributes": attributes(compiled.sobject.name, row[0], version), **values}
 
 
 def csv_values(compiled: Compiled, row: tuple) -> list[str]:
+    """One CSV line of a Bulk result from a `Store.rows` row (the Id first, then the columns)."""
     values = []
-    position = 0
+    position = 1
     for path, spec in compiled.columns:
         raw = row[position]
         position += 1 if len(path) == 1 else 2

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from marketo_sync.salesforce.ids import checksum_suffix
+from marketo_sync.salesforce.ids import InvalidSalesforceId, checksum_suffix, normalize_sfdc_id
 from marketo_sync.sandbox.schema import (
     NUMBER_TYPES,
     OBJECTS,
@@ -72,6 +72,15 @@ def encode_id(prefix: str, number: int) -> str:
         digits.append(BASE62[remainder])
     id15 = prefix + ID_POD + "".join(reversed(digits))
     return id15 + checksum_suffix(id15)
+
+
+def canonical_id(value: str) -> str:
+    """The 18-char form of a 15- or 18-char id, since Salesforce accepts both wherever an id goes;
+    anything else is returned unchanged and then is simply not found."""
+    try:
+        return normalize_sfdc_id(value)
+    except InvalidSalesforceId:
+        return value
 
 
 def api_value(spec: Field, raw: object) -> object:
@@ -132,10 +141,16 @@ class Store:
         with self.lock:
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
-    def allocate_ids(self, obj: SObject, count: int) -> list[str]:
+    def take_numbers(self, key: str, count: int = 1) -> int:
+        """Reserve `count` numbers of the counter `key` and return the first: read and write
+        happen under one lock, so concurrent requests never get the same number."""
         with self.lock:
-            start = int(self.meta(f"next_id:{obj.key_prefix}", 1))
-            self.set_meta(f"next_id:{obj.key_prefix}", start + count)
+            start = int(self.meta(key, 1))
+            self.set_meta(key, start + count)
+        return start
+
+    def allocate_ids(self, obj: SObject, count: int) -> list[str]:
+        start = self.take_numbers(f"next_id:{obj.key_prefix}", count)
         return [encode_id(obj.key_prefix, n) for n in range(start, start + count)]
 
     def now_millis(self) -> int:
@@ -202,10 +217,11 @@ class Store:
             return [row[0] for row in self.db.execute(sql, compiled.params)]
 
     def rows(self, compiled: Compiled, rowids: list[int]) -> list[tuple]:
-        """The selected columns of the given rows, in the given order."""
+        """The given rows in the given order: the record's Id (always fetched, because every
+        record's `attributes.url` names it), then the selected columns."""
         if not rowids:
             return []
-        select = []
+        select = ['t."Id"']
         for path, _ in compiled.columns:
             if len(path) == 1:
                 select.append(f't."{compiled.sobject.field(path[0]).name}"')
@@ -319,6 +335,7 @@ class Store:
                 [spec.name],
             )
         if spec.type == "reference":
+            value = canonical_id(value)
             target = sobject(spec.reference_to or "")
             if target is None or self.raw(target, value) is None:
                 raise RecordError(
