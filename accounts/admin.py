@@ -42,7 +42,7 @@ from accounts.services import (
     account_apply_local_edit,
     contact_apply_local_edit,
 )
-from marketo_sync.admin_mixins import ReadOnlyAdminMixin
+from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
 from marketo_sync.sync.services import sync_enqueue_records
 
 CONTACT_SYSTEM_READONLY = (
@@ -170,6 +170,7 @@ class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, admin.ModelAdmin):
     list_select_related = ("owner",)
     search_fields = ("name", "website", "sfdc_id")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     list_per_page = 50
     actions = ("resync_selected",)
     readonly_fields = (*SYSTEM_READONLY, "locally_edited_at", "locally_edited_by", "divergence")
@@ -267,6 +268,7 @@ class ContactAdmin(
     list_select_related = ("account", "owner")
     search_fields = ("first_name", "last_name", "email", "account__name")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     list_per_page = 50
     actions = ("resync_selected", "convert_person")
     readonly_fields = (*CONTACT_SYSTEM_READONLY, "account_data")
@@ -351,6 +353,7 @@ class OpportunityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("account", "owner")
     search_fields = ("name", "account__name")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(SalesforceUser)

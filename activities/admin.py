@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from activities.models import Activity
-from marketo_sync.admin_mixins import ReadOnlyAdminMixin
+from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
 from marketo_sync.sync.mapping import MAPPINGS, SYSTEM_FIELDS
 from marketo_sync.sync.models import SyncState
 
@@ -51,4 +51,5 @@ class ActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("contact__email", "contact__first_name", "contact__last_name")
     list_select_related = ("contact", "user")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     list_per_page = 100

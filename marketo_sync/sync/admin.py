@@ -13,7 +13,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from marketo_sync.admin_mixins import ReadOnlyAdminMixin
+from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
 from marketo_sync.sync.charts import backlog_chart_svg, runs_chart_svg
 from marketo_sync.sync.models import SyncError, SyncRun
 from marketo_sync.sync.services import (
@@ -53,6 +53,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "mode", "object_name")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
@@ -116,6 +117,7 @@ class SyncErrorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("sfdc_id", "message")
     actions = ("dismiss", "export_csv")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def has_dismiss_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("sync.run_sync")
