@@ -1,7 +1,8 @@
-"""`/healthz/`: database, Redis and the age of the last finished sync cycle.
+"""`/healthz/`: database, Redis and the age of the last sync cycle that completed.
 
 The sync-age check is what tells an operator that workers or the schedule stopped: the database
-and Redis can both be fine while no cycle has run for hours.
+and Redis can both be fine while no cycle has run for hours. Only whole cycles that ended in
+success or a pause count: a cycle failing every few minutes, or a per-object run, is not a sync.
 """
 
 import dataclasses
@@ -25,29 +26,40 @@ def max_cycle_age() -> datetime.timedelta:
     return datetime.timedelta(seconds=3 * settings.SYNC_INTERVAL_SECONDS + 600)
 
 
+COMPLETED = (SyncRun.Status.SUCCESS, SyncRun.Status.PAUSED)
+
+
+def last_completed_cycle_end() -> datetime.datetime | None:
+    """When the last whole cycle (`object_name=""`) ended in success or a pause."""
+    return (
+        SyncRun.objects.filter(object_name="", status__in=COMPLETED, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+
+
 @dataclasses.dataclass
 class LastSyncCycle(HealthCheck):
-    """Unavailable when no sync run has finished within `max_cycle_age()`."""
+    """Unavailable when no cycle has completed (success or paused) within `max_cycle_age()`."""
 
     def run(self) -> None:
         try:
-            last_finished = (
-                SyncRun.objects.filter(finished_at__isnull=False)
-                .order_by("-finished_at")
-                .values_list("finished_at", flat=True)
-                .first()
-            )
+            last_completed = last_completed_cycle_end()
         finally:
             connection.close()  # runs in an executor thread: do not leave its connection open
-        if last_finished is None:
-            raise ServiceUnavailable("no sync run has finished yet")
-        age = timezone.now() - last_finished
+        if last_completed is None:
+            raise ServiceUnavailable("no sync cycle has completed yet")
+        age = timezone.now() - last_completed
         if age > max_cycle_age():
-            raise ServiceUnavailable(f"last sync run finished {int(age.total_seconds())} s ago")
+            raise ServiceUnavailable(
+                f"last completed sync cycle ended {int(age.total_seconds())} s ago"
+            )
 
 
 def redis_client() -> AsyncRedis:
-    return AsyncRedis.from_url(settings.REDIS_URL)
+    """From `REDIS_URL` at request time; a black-holed Redis fails the check within seconds."""
+    return AsyncRedis.from_url(settings.REDIS_URL, socket_connect_timeout=3, socket_timeout=3)
 
 
 health_view = HealthCheckView.as_view(

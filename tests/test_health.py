@@ -1,5 +1,6 @@
-"""`/healthz/` reports the database, Redis and the age of the last finished sync run."""
+"""`/healthz/` reports the database, Redis and the age of the last completed sync cycle."""
 
+import socket
 from datetime import timedelta
 
 import pytest
@@ -11,30 +12,76 @@ from marketo_sync.sync.models import SyncRun
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def finished_run(ago: timedelta) -> SyncRun:
+def finished_run(ago: timedelta, status: str = "success", object_name: str = "") -> SyncRun:
     now = timezone.now()
     return SyncRun.objects.create(
-        mode="incremental", status="success", started_at=now - ago, finished_at=now - ago
+        object_name=object_name, mode="incremental", status=status, started_at=now - ago,
+        finished_at=now - ago,
     )
 
 
-def test_healthy_when_a_recent_run_finished(client):
-    finished_run(timedelta(minutes=1))
+def health(client) -> tuple[int, dict[str, str]]:
     response = client.get("/healthz/?format=json")
-    assert response.status_code == 200, response.content
-    assert all(value == "OK" for value in response.json().values())
-    assert len(response.json()) == 3
+    return response.status_code, response.json()
 
 
-def test_unhealthy_when_the_last_run_is_too_old(client, settings):
+def failures(report: dict[str, str]) -> list[str]:
+    return [value for value in report.values() if value != "OK"]
+
+
+def test_healthy_when_a_recent_cycle_completed(client):
+    finished_run(timedelta(minutes=1))
+    status, report = health(client)
+    assert status == 200, report
+    assert failures(report) == []
+    assert len(report) == 3
+
+
+def test_a_recent_paused_cycle_counts_as_alive(client):
+    finished_run(timedelta(minutes=1), status="paused")
+    assert health(client)[0] == 200
+
+
+def test_unhealthy_when_the_last_cycle_is_too_old(client, settings):
     settings.SYNC_INTERVAL_SECONDS = 60
     finished_run(timedelta(hours=1))
-    response = client.get("/healthz/?format=json")
-    assert response.status_code == 500
-    assert any("last sync run finished" in value for value in response.json().values())
+    status, report = health(client)
+    assert status == 500
+    assert any("last completed sync cycle ended" in value for value in failures(report))
 
 
-def test_unhealthy_before_any_run(client):
-    response = client.get("/healthz/?format=json")
-    assert response.status_code == 500
-    assert any("no sync run has finished yet" in value for value in response.json().values())
+def test_recent_failed_cycles_and_object_runs_do_not_hide_an_old_success(client, settings):
+    settings.SYNC_INTERVAL_SECONDS = 60
+    finished_run(timedelta(hours=2))
+    finished_run(timedelta(minutes=1), status="failed")
+    finished_run(timedelta(minutes=1), object_name="Account")
+    status, report = health(client)
+    assert status == 500
+    [message] = failures(report)
+    assert "last completed sync cycle ended" in message
+    age = int(message.split("ended ")[1].split(" s ago")[0])
+    assert age >= 2 * 3600 - 5
+
+
+def test_unhealthy_before_any_cycle_completed(client):
+    finished_run(timedelta(minutes=1), status="failed")
+    status, report = health(client)
+    assert status == 500
+    assert any("no sync cycle has completed yet" in value for value in failures(report))
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unhealthy_when_redis_is_unreachable(client, settings):
+    finished_run(timedelta(minutes=1))
+    port = closed_port()
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    status, report = health(client)
+    assert status == 500
+    [(check, message)] = [(name, value) for name, value in report.items() if value != "OK"]
+    assert "Redis" in check and f"port={port}" in check
+    assert "Unable to connect to Redis" in message, report
