@@ -9,6 +9,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
 # Below this many rows an exact count is cheap; above it, the planner's estimate is used.
 ESTIMATE_THRESHOLD = 10_000
 
@@ -24,6 +27,13 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Text from Salesforce exported to CSV: a leading quote keeps `=HYPERLINK(...)` inert."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def estimate_threshold() -> int:

@@ -13,7 +13,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
+from marketo_sync.admin_mixins import (
+    EstimatedCountPaginator,
+    ReadOnlyAdminMixin,
+    spreadsheet_safe,
+)
 from marketo_sync.sync.charts import backlog_chart_svg, runs_chart_svg
 from marketo_sync.sync.models import SyncError, SyncRun
 from marketo_sync.sync.services import (
@@ -136,5 +140,5 @@ class SyncErrorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                    "last_seen_at", "next_try_at", "resolved_at", "dismissed", "run_id"]
         writer.writerow(columns)
         for row in queryset.values_list(*columns).iterator():
-            writer.writerow(row)
+            writer.writerow([spreadsheet_safe(value) for value in row])
         return response

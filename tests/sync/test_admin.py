@@ -1,5 +1,8 @@
 """The sync status page: what it shows, and its buttons behind their permissions and CSRF."""
 
+import csv
+import io
+
 import django_rq
 import pytest
 from django.test import Client
@@ -81,3 +84,23 @@ def test_superusers_get_the_queue_dashboard_link(admin_client):
     assert "Sync status" in admin_client.get(
         reverse("admin:sync_syncrun_changelist")
     ).content.decode()
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\")", "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+
+
+def test_the_error_export_keeps_salesforce_text_out_of_spreadsheet_formulas(marketer_client):
+    errors = [
+        SyncError.objects.create(object_name="Account", sfdc_id=f"001900000{n}B98deAAB",
+                                 message=message)
+        for n, message in enumerate([*FORMULAS, "plain text", "a = b"])
+    ]
+    response = marketer_client.post(
+        reverse("admin:sync_syncerror_changelist"),
+        {"action": "export_csv", "_selected_action": [error.pk for error in errors]},
+    )
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    header, *rows = csv.reader(io.StringIO(response.content.decode()))
+    messages = sorted(row[header.index("message")] for row in rows)
+    assert messages == sorted(["'" + formula for formula in FORMULAS] + ["plain text", "a = b"])
+    assert {row[header.index("attempts")] for row in rows} == {"1"}
