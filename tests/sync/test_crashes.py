@@ -16,7 +16,7 @@ from marketo_sync.sync.models import SyncRun
 from marketo_sync.sync.services import sync_enqueue_cycle
 from tests.fixtures.workers import run_manage, run_worker
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)

@@ -152,6 +152,7 @@ def test_hard_deleted_records_are_marked_deleted_by_a_full_sync(sandbox):
     assert run.deleted >= 1
 
 
+@pytest.mark.faults
 def test_malformed_record_is_quarantined_and_the_rest_syncs(sandbox):
     sandbox.control.inject_fault(
         "malformed_record", path="/query", field="Name", value="bad\x00name", index=0
@@ -182,6 +183,7 @@ def test_unknown_account_is_stored_without_it_and_recorded(sandbox):
     assert orphan.account.sfdc_id == hidden
 
 
+@pytest.mark.faults
 def test_expired_session_mid_run_and_503s_are_survived(sandbox):
     sandbox.control.set_page_size(10)
     sandbox.control.inject_fault("expired_session", count=1, path="/query/01g")
@@ -190,6 +192,7 @@ def test_expired_session_mid_run_and_503s_are_survived(sandbox):
     assert Contact.objects.filter(sfdc_type="contact").count() == sandbox.control.count("Contact")
 
 
+@pytest.mark.faults
 def test_request_limit_pauses_and_the_next_cycle_completes(sandbox):
     cycle()
     sandbox.control.create("Account", {"Name": "After The Pause"})

@@ -52,6 +52,7 @@ def test_schedule_starts_a_cycle_only_after_the_interval_since_the_last_end(sand
     assert sync_cycle_due()
 
 
+@pytest.mark.faults
 def test_two_cycles_started_at_once_run_exactly_one(sandbox):
     sandbox.control.inject_fault("latency", count=1, path="/query", seconds=1.5)
     results = []
@@ -80,6 +81,7 @@ CRASH_POINTS = [
 ]
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("point", CRASH_POINTS)
 def test_a_worker_killed_mid_sync_loses_nothing(sandbox, point):
     sandbox.control.set_page_size(7)
