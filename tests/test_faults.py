@@ -198,7 +198,7 @@ def test_no_secret_reaches_logs_or_run_records(sandbox, settings, caplog):
     assert "Bearer" not in recorded and "!" + "A" not in recorded
 
 
-def test_admins_are_emailed_when_a_cycle_pauses_or_fails(sandbox, settings):
+def test_admins_are_emailed_when_a_cycle_pauses(sandbox, settings):
     settings.ADMINS = [("Ops", "ops@example.com")]
     sandbox.control.inject_fault("request_limit", count=1, path="/query")
     assert sync_cycle().status == "paused"
@@ -206,3 +206,22 @@ def test_admins_are_emailed_when_a_cycle_pauses_or_fails(sandbox, settings):
     assert "paused" in mail.outbox[0].subject.lower()
     assert "REQUEST_LIMIT_EXCEEDED" in mail.outbox[0].body
     assert SalesforceUser.objects.count() == 0
+
+
+def test_admins_are_emailed_when_a_cycle_fails_and_not_when_it_succeeds(sandbox, settings):
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    assert sync_cycle().status == "success"
+    assert mail.outbox == []
+    settings.SALESFORCE_LOGIN_URL = sandbox.url
+    settings.SALESFORCE_CLIENT_ID = sandbox.client_id
+    settings.SALESFORCE_CLIENT_SECRET = "a-rotated-secret-value"
+    settings.SALESFORCE_CA_BUNDLE = sandbox.ca_path
+    client_module._token_cache.clear()
+    failed = sync_cycle()
+    failed.refresh_from_db()
+    assert failed.status == "failed"
+    [message] = mail.outbox
+    assert message.to == ["ops@example.com"]
+    assert "failed" in message.subject.lower()
+    assert "invalid_client" in message.body
+    assert "a-rotated-secret-value" not in message.body + message.subject
