@@ -9,12 +9,13 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import django_rq
 from django.conf import settings
 from django.core.mail import mail_admins
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -106,8 +107,12 @@ def cycle_lock() -> Iterator[bool]:
 
 
 def fail_dead_runs() -> int:
-    """Call with the cycle lock held: any run still `running` belongs to a dead worker."""
-    return SyncRun.objects.filter(status=SyncRun.Status.RUNNING).update(
+    """Call with the cycle lock held: no other cycle or maintenance run can be alive, so a run
+    still `running` belongs to a dead worker — except a re-sync of selected records, which runs
+    beside a cycle without the lock and is alive while its page heartbeat is fresh."""
+    alive = timezone.now() - timedelta(seconds=settings.SYNC_LOCK_TTL_SECONDS)
+    records_alive = Q(mode=SyncRun.Mode.RECORDS, heartbeat_at__gte=alive)
+    return SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exclude(records_alive).update(
         status=SyncRun.Status.FAILED,
         finished_at=timezone.now(),
         error="the worker running this sync stopped (killed or crashed); the next run resumed "
@@ -236,7 +241,8 @@ def mark_missing_as_deleted(sync: ObjectSync) -> None:
     """After a full read: rows whose record Salesforce no longer has at all (purged).
 
     Compared in the database against the temp table of ids this run saw, never a Python set,
-    so memory stays flat in the size of the org.
+    so memory stays flat in the size of the org. Rows written after the run started (a re-sync
+    or a conversion beside it) may be newer than the read and are left alone.
     """
     mapping = sync.mapping
     table = connection.ops.quote_name(mapping.model._meta.db_table)
@@ -247,8 +253,10 @@ def mark_missing_as_deleted(sync: ObjectSync) -> None:
             f"""
             UPDATE {table} SET is_deleted = true, synced_at = now()
             WHERE NOT is_deleted AND {key} IS NOT NULL{only_leads}
+              AND (synced_at IS NULL OR synced_at < %s)
               AND NOT EXISTS (SELECT 1 FROM {SEEN_TABLE} s WHERE s.sfdc_id = {table}.{key})
-            """  # noqa: S608 - identifiers from model metadata
+            """,  # noqa: S608 - identifiers from model metadata
+            [sync.run.started_at],
         )
         deleted = cursor.rowcount
         SyncRun.objects.filter(pk=sync.run.pk).update(deleted=F("deleted") + deleted)

@@ -233,10 +233,21 @@ class ObjectSync:
     def records_by_id(self, sfdc_ids: list[str]) -> Iterator[dict]:
         """Raw result pages of these records (deleted ones included); apply them with the
         default `watermark="none"`: records picked by id say nothing about what came before."""
-        select = self.select()
         for start in range(0, len(sfdc_ids), IDS_PER_QUERY):
             chunk = sfdc_ids[start : start + IDS_PER_QUERY]
-            yield from self.client.query_pages(format_soql(f"{select} WHERE Id IN {{}}", chunk))
+            try:
+                pages = list(self.client.query_pages(self.select_by_id(chunk)))
+            except SalesforceRequestError as exc:
+                if exc.error_code != "INVALID_FIELD":
+                    raise
+                logger.warning("%s fields changed; described again: %s", self.mapping.object_name,
+                               exc)
+                self.refresh_describe()
+                pages = list(self.client.query_pages(self.select_by_id(chunk)))
+            yield from pages
+
+    def select_by_id(self, sfdc_ids: list[str]) -> str:
+        return format_soql(f"{self.select()} WHERE Id IN {{}}", sfdc_ids)
 
     # -- applying ----------------------------------------------------------------------------
 

@@ -5,7 +5,12 @@ from rq import get_current_job
 from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.engine_records import sync_records
 from marketo_sync.sync.maintenance import sync_formula_refresh, sync_reconcile
-from marketo_sync.sync.services import sync_cycle_due, sync_enqueue_cycle
+from marketo_sync.sync.services import (
+    maintenance_due,
+    sync_cycle_due,
+    sync_enqueue_cycle,
+    sync_enqueue_maintenance,
+)
 
 
 def current_job_id() -> str:
@@ -22,9 +27,13 @@ def run_sync_records(object_name: str, sfdc_ids: list[str]) -> int:
     return sync_records(object_name=object_name, sfdc_ids=sfdc_ids).pk
 
 
-def tick() -> str | None:
-    """Every minute: enqueue a cycle if one is due (see marketo_sync/sync/cron.py)."""
-    return sync_enqueue_cycle() if sync_cycle_due() else None
+def tick() -> list[str]:
+    """Every minute: enqueue a cycle if one is due, else the maintenance that is due (see
+    marketo_sync/sync/cron.py). Returns the ids of the jobs it enqueued."""
+    if sync_cycle_due():
+        job_id = sync_enqueue_cycle()
+        return [job_id] if job_id else []
+    return [sync_enqueue_maintenance(job) for job in maintenance_due()]
 
 
 def run_sync_reconcile() -> int:

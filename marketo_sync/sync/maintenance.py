@@ -6,6 +6,7 @@ including records purged from the recycle bin, which no incremental query ever r
 Formula fields change without moving SystemModstamp, so they are re-read on their own schedule.
 """
 
+import logging
 from collections.abc import Iterator
 
 from django.db import connection, transaction
@@ -16,10 +17,12 @@ from activities.models import Activity
 from activities.services import change_data_value_log
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.errors import SalesforceApiLimitReached, SalesforceError
-from marketo_sync.sync.cycle import cycle_lock, fail_dead_runs
+from marketo_sync.sync.cycle import cycle_lock, fail_dead_runs, sync_paused
 from marketo_sync.sync.engine import ObjectSync
-from marketo_sync.sync.mapping import MAPPINGS, OBJECT_ORDER, parse_datetime
+from marketo_sync.sync.mapping import FORMULA_OBJECTS, MAPPINGS, OBJECT_ORDER, parse_datetime
 from marketo_sync.sync.models import SyncRun, SyncState
+
+logger = logging.getLogger(__name__)
 
 REMOTE_TABLE = "sync_reconcile_remote"
 PULL_CHUNK = 2000
@@ -31,9 +34,12 @@ def run_guarded(work, mode: str) -> list[SyncRun] | None:
         if not acquired:
             return None
         fail_dead_runs()
+        if sync_paused():
+            logger.info("sync is paused; %s skipped", mode)
+            return []
         client = SalesforceClient.from_settings()
         runs = []
-        for object_name in OBJECT_ORDER if mode == SyncRun.Mode.RECONCILE else ("Account",):
+        for object_name in OBJECT_ORDER if mode == SyncRun.Mode.RECONCILE else FORMULA_OBJECTS:
             now = timezone.now()
             run = SyncRun.objects.create(
                 object_name=object_name, mode=mode, started_at=now, heartbeat_at=now
@@ -78,7 +84,10 @@ def reconcile_object(client: SalesforceClient, object_name: str, run: SyncRun) -
             "modstamp timestamptz, is_deleted boolean)"
         )
         cursor.execute(f"TRUNCATE {REMOTE_TABLE}")
-    soql = f"SELECT Id, SystemModstamp, IsDeleted FROM {object_name}"  # noqa: S608 - SOQL
+    # User has no IsDeleted in Salesforce (users are deactivated, never deleted).
+    columns = "Id, SystemModstamp, IsDeleted" if "IsDeleted" in sync.field_names() else \
+        "Id, SystemModstamp"
+    soql = f"SELECT {columns} FROM {object_name}"  # noqa: S608 - SOQL
     fetched = 0
     for page in client.query_pages(soql, include_deleted=True):
         records = page["records"]
@@ -111,8 +120,10 @@ def reconcile_object(client: SalesforceClient, object_name: str, run: SyncRun) -
             f"""
             UPDATE {table} l SET is_deleted = true, synced_at = now()
             WHERE NOT l.is_deleted AND l.{key} IS NOT NULL{only_leads}
+              AND (l.synced_at IS NULL OR l.synced_at < %s)
               AND NOT EXISTS (SELECT 1 FROM {REMOTE_TABLE} r WHERE r.sfdc_id = l.{key})
-            """  # noqa: S608 - identifiers from model metadata
+            """,  # noqa: S608 - identifiers from model metadata
+            [run.started_at],
         )
         gone = cursor.rowcount
     SyncRun.objects.filter(pk=run.pk).update(

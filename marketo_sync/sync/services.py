@@ -1,5 +1,6 @@
 """What the admin, the commands and the schedule call to drive the sync."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import django_rq
@@ -9,10 +10,37 @@ from django.utils import timezone
 from rq.job import JobStatus
 
 from marketo_sync.sync.cycle import cycle_lock_held
-from marketo_sync.sync.mapping import MAPPINGS, OBJECT_ORDER
+from marketo_sync.sync.mapping import FORMULA_OBJECTS, MAPPINGS, OBJECT_ORDER
 from marketo_sync.sync.models import SyncRun, SyncState
 
 CYCLE_JOB_ID = "marketo-sync-cycle"
+
+
+@dataclass(frozen=True)
+class MaintenanceJob:
+    job_id: str
+    function: str
+    interval_setting: str  # seconds between runs
+    last_run_field: str  # on SyncState
+    objects: tuple[str, ...]
+
+
+MAINTENANCE_JOBS = (
+    MaintenanceJob(
+        "marketo-sync-reconcile",
+        "marketo_sync.sync.jobs.run_sync_reconcile",
+        "SYNC_RECONCILE_INTERVAL_SECONDS",
+        "last_reconcile_at",
+        OBJECT_ORDER,
+    ),
+    MaintenanceJob(
+        "marketo-sync-formulas",
+        "marketo_sync.sync.jobs.run_sync_formula_refresh",
+        "SYNC_FORMULA_REFRESH_INTERVAL_SECONDS",
+        "last_formula_refresh_at",
+        FORMULA_OBJECTS,
+    ),
+)
 
 
 # RQ renews a running job's heartbeat every 30 s; a "started" job silent for longer than this
@@ -22,18 +50,21 @@ STALE_JOB_AFTER = timedelta(seconds=120)
 
 def cycle_pending() -> bool:
     """A cycle job is queued or running (RQ), or a cycle holds the lock."""
-    if cycle_lock_held():
-        return True
-    queue = django_rq.get_queue("sync")
-    job = queue.fetch_job(CYCLE_JOB_ID)
+    return cycle_lock_held() or job_pending(CYCLE_JOB_ID)
+
+
+def job_pending(job_id: str) -> bool:
+    """The job is queued, or running on a worker that is still alive."""
+    job = django_rq.get_queue("sync").fetch_job(job_id)
     if job is None:
         return False
     status = job.get_status(refresh=True)
     if status == JobStatus.STARTED:
         heartbeat = job.last_heartbeat
-        return heartbeat is None or timezone.now() - heartbeat.replace(
-            tzinfo=heartbeat.tzinfo or UTC
-        ) < STALE_JOB_AFTER
+        return (
+            heartbeat is None
+            or timezone.now() - heartbeat.replace(tzinfo=heartbeat.tzinfo or UTC) < STALE_JOB_AFTER
+        )
     return status in {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 
 
@@ -82,11 +113,55 @@ def next_cycle_due() -> datetime | None:
 
 
 def sync_cycle_due() -> bool:
-    """The schedule's "due" check: nothing pending and the interval since the last end passed."""
+    """The schedule's "due" check: nothing pending and the interval since the last end passed.
+
+    A last cycle that never ended while nothing holds the lock or runs its job died with its
+    worker: a cycle is due at once (it records the dead one as failed under the lock).
+    """
     if cycle_pending() or SyncState.objects.filter(paused=True).exists():
         return False
+    last = last_cycle()
+    if last is not None and last.finished_at is None:
+        return True
     due = next_cycle_due()
     return due is not None and due <= timezone.now()
+
+
+def maintenance_due() -> list[MaintenanceJob]:
+    """Reconcile and formula refresh jobs whose interval has passed for one of their objects.
+
+    Checked by the minute tick (not fixed cron slots), so a run skipped because a cycle held
+    the lock is not lost: it stays due and starts at the next free tick. Objects that were never
+    maintained count from their first full sync.
+    """
+    if cycle_pending() or SyncState.objects.filter(paused=True).exists():
+        return []
+    now = timezone.now()
+    due = []
+    for job in MAINTENANCE_JOBS:
+        cutoff = now - timedelta(seconds=getattr(settings, job.interval_setting))
+        last_run = job.last_run_field
+        overdue = SyncState.objects.filter(object_name__in=job.objects).filter(
+            Q(**{f"{last_run}__lt": cutoff})
+            | Q(**{f"{last_run}__isnull": True, "last_full_at__lt": cutoff})
+        )
+        if overdue.exists() and not job_pending(job.job_id):
+            due.append(job)
+    return due
+
+
+def sync_enqueue_maintenance(job: MaintenanceJob) -> str:
+    return (
+        django_rq.get_queue("sync")
+        .enqueue(
+            job.function,
+            job_id=job.job_id,
+            job_timeout=6 * 3600,
+            result_ttl=3600,
+            failure_ttl=86400,
+        )
+        .id
+    )
 
 
 def sync_status() -> dict:
@@ -135,7 +210,5 @@ def backlog_estimates() -> list[dict]:
         catch_up = (
             timedelta(seconds=round(state.backlog / rate)) if rate and state.backlog else None
         )
-        estimates.append(
-            {"state": state, "rate": rate, "catch_up": catch_up}
-        )
+        estimates.append({"state": state, "rate": rate, "catch_up": catch_up})
     return estimates

@@ -123,9 +123,14 @@ class RecordWriter:
             columns.append("owner__sfdc_id")
         if mapping.tracks_changes:
             columns.append("locally_edited_at")
+        if mapping.account_lookup:
+            columns += ["account_id", "account_sfdc_id"]
+        # Locked in key order, so two writers touching the same rows (a re-sync beside a cycle)
+        # wait for each other instead of deadlocking.
         rows = (
             self.model.objects.select_for_update(of=("self",))
             .filter(**{f"{mapping.key}__in": ids})
+            .order_by(mapping.key)
             .values(*columns)
         )
         return {row[mapping.key]: row for row in rows}
@@ -146,6 +151,9 @@ class RecordWriter:
         written_fields: list[str] = []
         changes_by_account: dict[int, list[FieldChange]] = {}
         merged: list[tuple[str, str]] = []
+        # Contacts stored without their (unknown) account stay quarantined: resolving them here
+        # would reopen them as new errors every cycle and reset their retry backoff.
+        waiting_for_account: set[str] = set()
         for row in rows:
             current = existing.get(row.sfdc_id)
             try:
@@ -154,6 +162,8 @@ class RecordWriter:
                 stored = current and current[mapping.modstamp_field]
                 if stored and row.modstamp <= stored:
                     ok.append(row.sfdc_id)  # not a Salesforce update: local data stays
+                    if self.waits_for_account(current):
+                        waiting_for_account.add(row.sfdc_id)
                     if deleted and master:
                         merged.append((row.sfdc_id, master))  # idempotent: nothing left to move
                     continue
@@ -176,6 +186,8 @@ class RecordWriter:
             if mapping.account_lookup:
                 values["account_sfdc_id"] = account_sfdc_id
                 values["account_id"] = accounts.get(account_sfdc_id)
+                if self.waits_for_account(values):
+                    waiting_for_account.add(row.sfdc_id)
             if mapping.object_name == "Opportunity":
                 values["contact_id"] = contacts.get(clean_id(row.record.get("ContactId")))
             if mapping.object_name == "Contact":
@@ -225,7 +237,19 @@ class RecordWriter:
         if mapping.object_name == "Account" and to_write:
             link_orphans([getattr(obj, mapping.key) for obj in to_write])
         unmerged = self.apply_merges(merged)
-        return [sfdc_id for sfdc_id in ok if sfdc_id not in unmerged]
+        return [
+            sfdc_id for sfdc_id in ok
+            if sfdc_id not in unmerged and sfdc_id not in waiting_for_account
+        ]
+
+    def waits_for_account(self, row: dict) -> bool:
+        """A live contact whose account is not in the local copy (see record_unknown_accounts)."""
+        return (
+            self.mapping.object_name == "Contact"
+            and bool(row["account_sfdc_id"])
+            and row["account_id"] is None
+            and not row["is_deleted"]
+        )
 
     def changed_fields(self, current: dict, values: dict, record: dict) -> list[FieldChange]:
         """(attribute, old local value, new value) for every field whose local value changes."""

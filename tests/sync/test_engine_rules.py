@@ -6,12 +6,13 @@ from collections import Counter
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from activities.models import Activity
 from marketo_sync.salesforce import client as client_module
 from marketo_sync.salesforce.client import SalesforceClient
-from marketo_sync.sync.cycle import sync_cycle, sync_object
+from marketo_sync.sync.cycle import mark_missing_as_deleted, sync_cycle, sync_object
 from marketo_sync.sync.engine import ObjectSync
 from marketo_sync.sync.mapping import MAPPINGS, converter_for
 from marketo_sync.sync.models import SyncError, SyncRun, SyncState
@@ -223,3 +224,48 @@ def test_users_are_owners(sandbox):
     owners = Counter(Account.objects.values_list("owner__sfdc_id", flat=True))
     assert None not in owners
     assert set(owners) <= set(SalesforceUser.objects.values_list("sfdc_id", flat=True))
+
+
+def test_a_contact_waiting_for_its_account_stays_quarantined_and_backs_off(sandbox):
+    cycle()
+    control = sandbox.control
+    hidden = control.create("Account", {"Name": "Hidden Ltd"})
+    contact_id = control.create("Contact", {"LastName": "Orphan", "AccountId": hidden})
+    for attempt in (1, 2, 3):
+        cycle(objects=["Contact"])
+        error = SyncError.objects.get(object_name="Contact", sfdc_id=contact_id)
+        assert (error.attempts, error.resolved_at) == (attempt, None)
+    cycle()  # the account arrives and the contact's retry finds it linked
+    error.refresh_from_db()
+    assert error.resolved_at is not None
+    assert Contact.objects.get(sfdc_id=contact_id).account.sfdc_id == hidden
+
+
+def test_a_full_sync_leaves_alone_rows_written_beside_it(sandbox):
+    cycle()
+    control = sandbox.control
+    run = SyncRun.objects.create(object_name="Account", mode="full", started_at=timezone.now())
+    sync = ObjectSync(SalesforceClient.from_settings(), "Account", run, track_seen=True)
+    seen, written_beside = Account.objects.order_by("sfdc_id")[:2]
+    sync.remember_seen([{"Id": seen.sfdc_id}])
+    new_id = control.create("Account", {"Name": "Converted While Syncing"})
+    sync_object(SalesforceClient.from_settings(), "Account", "records", sfdc_ids=[new_id])
+    Account.objects.filter(pk=written_beside.pk).update(synced_at=timezone.now())
+    mark_missing_as_deleted(sync)
+    deleted = set(Account.objects.filter(is_deleted=True).values_list("sfdc_id", flat=True))
+    assert seen.sfdc_id not in deleted and written_beside.sfdc_id not in deleted
+    assert new_id not in deleted
+    assert len(deleted) == Account.objects.count() - 3  # the rest were not seen by this run
+
+
+def test_a_field_removed_in_salesforce_does_not_block_retries_of_quarantined_records(sandbox):
+    cycle()
+    account = Account.objects.first()
+    state = SyncState.objects.get(object_name="Account")
+    state.describe["fields"].append("Retired__c")
+    state.save()
+    sync_errors_record(object_name="Account", errors={account.sfdc_id: "bad"}, run_id=None)
+    run = cycle(objects=["Account"])
+    assert run.status == SyncRun.Status.SUCCESS
+    assert SyncError.objects.get(sfdc_id=account.sfdc_id).resolved_at is not None
+    assert "Retired__c" not in SyncState.objects.get(object_name="Account").describe["fields"]
