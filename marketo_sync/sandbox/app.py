@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 import re
 import secrets
 import threading
@@ -38,21 +39,24 @@ from marketo_sync.sandbox.store import (
     format_datetime,
     to_millis,
 )
+from marketo_sync.sandbox.usage import DEFAULT_API_LIMIT, ApiUsage
 
 ORG_ID = "00D5g0000000001EAA"
 VERSIONS = ("57.0", "58.0", "59.0", "60.0", "61.0", "62.0")
 LOCATOR_IDLE_SECONDS = 15 * 60
 SOAP_NS = "urn:partner.soap.sforce.com"
 ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-FAULT_KINDS = {
+TRANSPORT_FAULTS = {"unavailable", "latency", "drop_connection"}
+FAULT_KINDS = TRANSPORT_FAULTS | {
     "expired_session",
-    "unavailable",
     "request_limit",
     "lock_row",
-    "latency",
     "malformed_record",
-    "drop_connection",
 }
+UNAUTHENTICATED = {"token", "versions"}
+API_PATH = re.compile(r"^/services/(?:data|Soap)(?:/|$)")
+MAX_BULK_RECORDS = 50000
+logger = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -68,8 +72,19 @@ class Fault:
     path: str | None
     options: dict
 
-    def matches(self, path: str) -> bool:
-        return self.path is None or re.search(self.path, path) is not None
+    def applies(self, path: str, authenticated: bool) -> bool:
+        """Whether this fault answers a request for `path`.
+
+        Salesforce never answers the token endpoint or the version list with session, limit or
+        record errors, so those faults only hit authenticated API calls; an untargeted fault
+        (no `path`) only hits those too. Transport faults (503, latency, a dropped connection)
+        reach the token endpoint when a `path` aims them there.
+        """
+        if self.path is not None and re.search(self.path, path) is None:
+            return False
+        if authenticated:
+            return True
+        return self.path is not None and self.kind in TRANSPORT_FAULTS
 
 
 @dataclass
@@ -94,7 +109,9 @@ class BulkJob:
 class SandboxApp:
     """WSGI application holding the org's runtime state (sessions, cursors, faults, counts)."""
 
-    def __init__(self, store: Store, base_url_hint: str = "") -> None:
+    def __init__(
+        self, store: Store, base_url_hint: str = "", api_limit: int = DEFAULT_API_LIMIT
+    ) -> None:
         self.store = store
         self.lock = threading.RLock()
         self.base_url = base_url_hint
@@ -110,8 +127,8 @@ class SandboxApp:
         self.jobs: dict[str, BulkJob] = {}
         self.faults: list[Fault] = []
         self.counts: Counter[str] = Counter()
-        self.api_used = int(store.meta("api_used", 0))
-        self.api_limit = 15000
+        self.api_limit = api_limit
+        self.usage = ApiUsage(store, api_limit)
         self.page_size: int | None = None
         self.routes: list[tuple[str, re.Pattern, Callable, str]] = []
         self._route_table()
@@ -155,8 +172,27 @@ class SandboxApp:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterator[bytes]:
         request = Request(environ)
-        response = self.dispatch(request)
+        try:
+            response = self.dispatch(request)
+        except Exception:
+            response = self.unexpected_error(request)
+        if API_PATH.match(request.path):
+            response.headers["Sforce-Limit-Info"] = self.usage.header()
         return response(environ, start_response)
+
+    def unexpected_error(self, request: Request) -> Response:
+        """A bug in the sandbox answers like Salesforce's own internal errors (500
+        UNKNOWN_EXCEPTION with an ErrorId), not werkzeug's HTML page; the traceback is logged
+        under the same ErrorId."""
+        error_id = f"{secrets.randbelow(10**9)}-{secrets.randbelow(10**5)}"
+        logger.exception("sandbox error %s on %s %s", error_id, request.method, request.path)
+        message = (
+            "An unexpected error occurred. Please include this ErrorId if you contact support: "
+            f"{error_id}"
+        )
+        if request.path.startswith("/services/Soap/"):
+            return soap_fault("UNKNOWN_EXCEPTION", message)
+        return error_response(500, "UNKNOWN_EXCEPTION", message)
 
     def dispatch(self, request: Request) -> Response:
         path = request.path
@@ -181,9 +217,9 @@ class SandboxApp:
             args["id"] = canonical_id(args["id"])
         with self.lock:
             self.counts[kind] += 1
-        counted = kind not in {"token", "versions"}
+        counted = kind not in UNAUTHENTICATED
         try:
-            fault = self.take_fault(request.path)
+            fault = self.take_fault(request.path, authenticated=counted)
             if fault and fault.kind == "latency":
                 time.sleep(float(fault.options.get("seconds", 1)))
                 fault = None
@@ -202,14 +238,12 @@ class SandboxApp:
             response = json_response([exc.as_json()], exc.status)
         except SoqlError as exc:
             response = error_response(400, exc.code, exc.message)
-        if counted:
-            response.headers["Sforce-Limit-Info"] = f"api-usage={self.api_used}/{self.api_limit}"
         return response
 
-    def take_fault(self, path: str) -> Fault | None:
+    def take_fault(self, path: str, authenticated: bool) -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.remaining > 0 and fault.matches(path):
+                if fault.remaining > 0 and fault.applies(path, authenticated):
                     fault.remaining -= 1
                     return fault
         return None
@@ -252,10 +286,8 @@ class SandboxApp:
             self.sessions[token] = now
 
     def charge_api_call(self) -> None:
-        with self.lock:
-            if self.api_used >= self.api_limit:
-                raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-            self.api_used += 1
+        if not self.usage.charge():
+            raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
 
     def user_id(self) -> str | None:
         return self.store.meta("integration_user")
@@ -320,10 +352,10 @@ class SandboxApp:
         return json_response({name: f"{base}/{name}" for name in names})
 
     def limits(self, request: Request, version: str) -> Response:
-        remaining = max(self.api_limit - self.api_used, 0)
+        remaining = max(self.usage.limit - self.usage.used, 0)
         return json_response(
             {
-                "DailyApiRequests": {"Max": self.api_limit, "Remaining": remaining},
+                "DailyApiRequests": {"Max": self.usage.limit, "Remaining": remaining},
                 "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000 - len(self.jobs)},
                 "DailyBulkV2QueryFileStorageMB": {"Max": 976562, "Remaining": 976562},
                 "DataStorageMB": {"Max": 1024, "Remaining": 1000},
@@ -633,8 +665,11 @@ class SandboxApp:
         found = self.job(job)
         if found.polls < 2:
             raise ApiError(400, "INVALIDJOBSTATE", "Job is not complete")
-        offset = int(request.args.get("locator") or 0)
-        size = int(request.args.get("maxRecords") or 50000)
+        offset = bulk_parameter(request, "locator", 0, "INVALID_QUERY_LOCATOR")
+        size = bulk_parameter(request, "maxRecords", MAX_BULK_RECORDS, "INVALID_INPUT")
+        if offset > len(found.rowids) or size < 1:
+            raise ApiError(400, "INVALID_INPUT" if size < 1 else "INVALID_QUERY_LOCATOR",
+                           "maxRecords must be positive" if size < 1 else "invalid locator")
         chunk = found.rowids[offset : offset + size]
         output = io.StringIO()
         writer = csv.writer(output, quoting=csv.QUOTE_ALL, lineterminator="\n")
@@ -715,8 +750,7 @@ class SandboxApp:
             self.faults.clear()
             self.counts.clear()
             self.page_size = None
-            self.api_used = 0
-            self.api_limit = 15000
+            self.usage.set(self.api_limit, used=0)
             for key in ("client_id", "client_secret", "password"):
                 self.store.set_meta(key, getattr(self, key))
         return counts
@@ -788,10 +822,7 @@ class SandboxApp:
         self.session_timeout = float(seconds)
 
     def control_set_api_limit(self, max_calls: int, used: int | None = None) -> None:
-        with self.lock:
-            self.api_limit = int(max_calls)
-            if used is not None:
-                self.api_used = int(used)
+        self.usage.set(int(max_calls), None if used is None else int(used))
 
     def control_request_counts(self) -> dict[str, int]:
         with self.lock:
@@ -843,12 +874,27 @@ def request_json(request: Request) -> dict:
     if not data:
         return {}
     try:
-        body = json.loads(data)
+        body = json.loads(data, parse_constant=refuse_constant)
     except ValueError:
         raise ApiError(400, "JSON_PARSER_ERROR", "The request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
     return body
+
+
+def bulk_parameter(request: Request, name: str, default: int, code: str) -> int:
+    """A non-negative integer query parameter of Bulk results, or a 400 with `code`."""
+    text = request.args.get(name) or ""
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit():
+        raise ApiError(400, code, f"invalid {name}: {text[:40]}")
+    return int(text)
+
+
+def refuse_constant(name: str) -> float:
+    """NaN and Infinity are not JSON; Salesforce's parser refuses them."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def bearer_token(request: Request) -> str | None:

@@ -15,6 +15,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from marketo_sync.sandbox.app import SandboxApp
 from marketo_sync.sandbox.seed import seed_org
 from marketo_sync.sandbox.store import Store
+from marketo_sync.sandbox.usage import DEFAULT_API_LIMIT
 
 
 class SandboxServer:
@@ -27,6 +28,7 @@ class SandboxServer:
         port: int = 0,
         cert_dir: Path | None = None,
         reseed: bool = False,
+        api_limit: int = DEFAULT_API_LIMIT,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir else None
         if self.data_dir:
@@ -37,7 +39,7 @@ class SandboxServer:
         self.port = port
         self.cert_dir = Path(cert_dir or self.data_dir or Path.cwd() / "var" / "sandbox")
         self.cert_dir.mkdir(parents=True, exist_ok=True)
-        self.app = SandboxApp(self.store)
+        self.app = SandboxApp(self.store, api_limit=api_limit)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 

@@ -57,6 +57,8 @@ GRAMMAR = r"""
 _PARSER = Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 MAX_OFFSET = 2000
+MAX_LIMIT = 2**31 - 1
+SQLITE_INTEGER = range(-(2**63), 2**63)
 SYSTEM_CODES = {"INVALID_FIELD", "MALFORMED_QUERY", "INVALID_TYPE"}
 
 
@@ -161,8 +163,12 @@ class _Build(Transformer):
         return Literal("date", date.fromisoformat(str(token)))
 
     def number(self, token):
+        """Integers SQLite cannot bind compare as floats (1e23 simply matches nothing)."""
         text = str(token)
-        return Literal("number", float(text) if "." in text else int(text))
+        if "." in text:
+            return Literal("number", float(text))
+        value = int(text)
+        return Literal("number", value if value in SQLITE_INTEGER else float(text))
 
     def true(self):
         return Literal("boolean", True)
@@ -188,7 +194,10 @@ class _Build(Transformer):
         return (path, descending, nulls)
 
     def limit(self, token):
-        return ("limit", int(token))
+        value = int(token)
+        if value > MAX_LIMIT:
+            raise SoqlError("MALFORMED_QUERY", f"LIMIT {token}: expected a 32-bit integer")
+        return ("limit", value)
 
     def offset(self, token):
         return ("offset", int(token))
@@ -362,6 +371,19 @@ class _Compiler:
             return f"({column} IS NULL OR {column}{collate} != ?)"
         return f"({column}{collate} {op} ?)"
 
+    def refuse_duplicates(self, columns: list[tuple[tuple[str, ...], Field]]) -> None:
+        """Salesforce refuses a field selected twice, whatever its spelling or case."""
+        seen: set[tuple[str, ...]] = set()
+        for path, spec in columns:
+            key = (*(part.lower() for part in path[:-1]), spec.name.lower())
+            if key in seen:
+                name = ".".join([*path[:-1], spec.name])
+                raise SoqlError(
+                    "MALFORMED_QUERY",
+                    f"\n{self.query.source}\nduplicate field selected: {name}",
+                )
+            seen.add(key)
+
     def compile(self) -> Compiled:
         query = self.query
         if query.offset is not None and query.offset > MAX_OFFSET:
@@ -372,6 +394,7 @@ class _Compiler:
         columns = [(path, self.resolve(path)[1]) for path in query.paths]
         if not query.is_count and not columns:
             raise SoqlError("MALFORMED_QUERY", "SELECT list is empty")
+        self.refuse_duplicates(columns)
         conditions = [] if self.include_deleted else ['t."IsDeleted" = 0']
         if query.where is not None:
             conditions.append(self.condition(query.where))

@@ -6,6 +6,7 @@ follows creation order); every write moves `SystemModstamp`; deletes are soft (v
 One lock serialises access: the server is threaded, SQLite connections are not shared safely.
 """
 
+import math
 import sqlite3
 import threading
 import time
@@ -31,6 +32,9 @@ BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 ID_POD = "5g"
 STAGE_PROBABILITY = dict(STAGES)
 COMPOUND_NAME = {"Contact", "Lead", "User"}
+INT_LIMIT = 2**31
+DOUBLE_LIMIT = 10**18
+CURRENCY_LIMIT = 10**16
 CHILDREN = {"Account": (("Contact", "AccountId"), ("Opportunity", "AccountId"))}
 
 
@@ -311,7 +315,7 @@ class Store:
         if spec.type in NUMBER_TYPES:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise problem
-            return int(value) if spec.type == "int" else float(value)
+            return self._number(spec, value)
         if spec.type == "date":
             try:
                 return date.fromisoformat(str(value)).isoformat()
@@ -345,6 +349,24 @@ class Store:
                     [spec.name],
                 )
         return value
+
+    def _number(self, spec: Field, value: int | float) -> int | float:
+        """Numbers the field can hold (int: 32 bits; currency: the 16 integer digits of its
+        describe precision 18, scale 2; others: 18 digits), else NUMBER_OUTSIDE_VALID_RANGE."""
+        if spec.type == "int":
+            fits = -INT_LIMIT <= value < INT_LIMIT
+        else:
+            bound = CURRENCY_LIMIT if spec.type == "currency" else DOUBLE_LIMIT
+            fits = abs(value) < bound and math.isfinite(value)
+        if not fits:
+            raise RecordError(
+                400,
+                "NUMBER_OUTSIDE_VALID_RANGE",
+                f"{spec.label or spec.name}: value outside of valid range on numeric field: "
+                f"{str(value)[:40]}",
+                [spec.name],
+            )
+        return int(value) if spec.type == "int" else float(value)
 
     def _derived(self, obj: SObject, row: dict) -> dict:
         """Fields Salesforce computes: compound names, opportunity flags, the formula."""

@@ -49,6 +49,9 @@ MALFORMED = [
     ("SELECT Id, Nowhere.Name FROM Contact", "INVALID_FIELD"),
     ("SELECT Id FROM Foo__c", "INVALID_TYPE"),
     ("SELECT Id FROM Account LIMIT 5 OFFSET 2001", "NUMBER_OUTSIDE_VALID_RANGE"),
+    ("SELECT Id, Id FROM Account", "MALFORMED_QUERY"),
+    ("SELECT Name, Id, name FROM Account", "MALFORMED_QUERY"),
+    ("SELECT Account.Name, account.NAME FROM Contact", "MALFORMED_QUERY"),
 ]
 
 
@@ -85,3 +88,11 @@ def test_keyset_paging_query_returns_rows_after_the_watermark(sf):
         f"(SystemModstamp = {stamp} AND Id > '{middle['Id']}') ORDER BY SystemModstamp, Id"
     )["records"]
     assert [r["Id"] for r in after] == [r["Id"] for r in rows[len(rows) // 2 + 1 :]]
+
+
+def test_duplicate_field_message_names_the_field(sf):
+    with pytest.raises(SalesforceMalformedRequest) as excinfo:
+        sf.query("SELECT Id, id FROM Account")
+    assert excinfo.value.content[0]["message"].endswith("duplicate field selected: Id")
+    record = sf.query("SELECT Name, Account.Name FROM Contact LIMIT 1")["records"][0]
+    assert list(record) == ["attributes", "Name", "Account"]

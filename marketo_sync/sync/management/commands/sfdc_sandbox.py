@@ -1,6 +1,7 @@
 """`manage.py sfdc_sandbox`: run the bundled Salesforce sandbox org, or change its data.
 
     manage.py sfdc_sandbox [--port 8443] [--seed demo] [--data-dir var/sandbox/demo]
+                           [--api-limit 15000]
     manage.py sfdc_sandbox update Account 0015g0000000001AAA Industry=Banking
     manage.py sfdc_sandbox delete Contact 0035g0000000001AAA
 """
@@ -16,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from marketo_sync.sandbox.control import SandboxControl, SandboxControlError
 from marketo_sync.sandbox.seed import PLANS
 from marketo_sync.sandbox.server import SandboxServer
+from marketo_sync.sandbox.usage import DEFAULT_API_LIMIT
 
 
 def parse_assignments(pairs: list[str]) -> dict:
@@ -45,6 +47,11 @@ class Command(BaseCommand):
         parser.add_argument("--data-dir", type=Path)
         parser.add_argument("--reseed", action="store_true")
         parser.add_argument("--state-file", type=Path, default=None)
+        parser.add_argument(
+            "--api-limit", type=int, default=DEFAULT_API_LIMIT,
+            help="daily API requests allowed over a rolling 24 hours; the count is kept in the "
+                 "data dir, and calls beyond it get 403 REQUEST_LIMIT_EXCEEDED",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         state_file = options["state_file"] or Path(settings.SALESFORCE_SANDBOX_STATE)
@@ -80,6 +87,7 @@ class Command(BaseCommand):
             port=options["port"],
             cert_dir=state_file.parent,
             reseed=options["reseed"],
+            api_limit=options["api_limit"],
         ).bind()
         server.write_state(state_file)
         self.stdout.write(f"Salesforce sandbox serving {server.url}")
