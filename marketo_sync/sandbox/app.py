@@ -44,6 +44,7 @@ from marketo_sync.sandbox.usage import DEFAULT_API_LIMIT, ApiUsage
 ORG_ID = "00D5g0000000001EAA"
 VERSIONS = ("57.0", "58.0", "59.0", "60.0", "61.0", "62.0")
 LOCATOR_IDLE_SECONDS = 15 * 60
+DEFAULT_SESSION_TIMEOUT = 2 * 3600.0
 SOAP_NS = "urn:partner.soap.sforce.com"
 ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 TRANSPORT_FAULTS = {"unavailable", "latency", "drop_connection"}
@@ -122,7 +123,7 @@ class SandboxApp:
         for key in ("client_id", "client_secret", "password"):
             store.set_meta(key, getattr(self, key))
         self.sessions: dict[str, float] = {}
-        self.session_timeout = 2 * 3600.0
+        self.session_timeout = DEFAULT_SESSION_TIMEOUT
         self.cursors: dict[str, Cursor] = {}
         self.jobs: dict[str, BulkJob] = {}
         self.faults: list[Fault] = []
@@ -750,6 +751,7 @@ class SandboxApp:
             self.faults.clear()
             self.counts.clear()
             self.page_size = None
+            self.session_timeout = DEFAULT_SESSION_TIMEOUT
             self.usage.set(self.api_limit, used=0)
             for key in ("client_id", "client_secret", "password"):
                 self.store.set_meta(key, getattr(self, key))

@@ -235,3 +235,67 @@ def test_control_api_refuses_requests_without_its_token(sandbox):
         f"{sandbox.url}/__sandbox__/reset", json={}, verify=sandbox.ca_path, timeout=10
     )
     assert response.status_code == 403
+
+
+@pytest.mark.sandbox_seed("small")
+def test_query_all_iter_crosses_three_pages_with_batch_size(sf, sandbox, sandbox_server):
+    with sandbox_server.store.lock:
+        expected = [
+            row[0]
+            for row in sandbox_server.store.db.execute(
+                'SELECT "Id" FROM "Contact" WHERE "IsDeleted" = 0 ORDER BY "Id"'
+            )
+        ]
+    assert len(expected) > 400
+    sandbox.control.reset_counts()
+    headers = {"Sforce-Query-Options": "batchSize=200"}
+    pages = sf.query_all_iter("SELECT Id FROM Contact ORDER BY Id", headers=headers)
+    ids = [r["Id"] for r in pages]
+    assert ids == expected
+    counts = sandbox.control.request_counts()
+    assert counts["query"] == 1 and counts["query_more"] == (len(expected) - 1) // 200 >= 2
+
+
+@pytest.mark.parametrize(
+    ("name", "prefix", "required", "extra"),
+    [
+        ("Contact", "003", {"LastName"}, {"AccountId": "reference", "Email": "email"}),
+        ("Lead", "00Q", {"LastName", "Company"}, {"IsConverted": "boolean", "Status": "picklist"}),
+        ("Opportunity", "006", {"Name", "StageName", "CloseDate"},
+         {"Amount": "currency", "CloseDate": "date", "IsWon": "boolean"}),
+        ("User", "005", set(), {"Username": "string", "IsActive": "boolean"}),
+    ],
+)
+def test_describe_of_the_synced_objects(sf, name, prefix, required, extra):
+    described = getattr(sf, name).describe()
+    assert described["name"] == name and described["keyPrefix"] == prefix
+    assert described["queryable"] is True and described["replicateable"] is True
+    assert described["urls"]["describe"] == f"/services/data/v59.0/sobjects/{name}/describe"
+    fields = {f["name"]: f for f in described["fields"]}
+    assert fields["Id"]["type"] == "id"
+    assert fields["SystemModstamp"]["type"] == "datetime"
+    assert {n for n, f in fields.items() if f["createable"] and not f["nillable"]
+            and f["type"] != "boolean"} >= required
+    assert {n: fields[n]["type"] for n in extra} == extra
+    if name == "Opportunity":
+        stages = [p["value"] for p in fields["StageName"]["picklistValues"]]
+        assert {"Prospecting", "Closed Won", "Closed Lost"} <= set(stages)
+    if name == "Contact":
+        assert fields["AccountId"]["referenceTo"] == ["Account"]
+        assert fields["AccountId"]["relationshipName"] == "Account"
+
+
+def test_undelete_brings_the_record_and_its_cascade_back(sf, sandbox):
+    account_id = sf.query("SELECT Id FROM Account ORDER BY Id LIMIT 1")["records"][0]["Id"]
+    children = f"SELECT Id FROM Contact WHERE AccountId = '{account_id}' ORDER BY Id"
+    contact_ids = [r["Id"] for r in sf.query(children)["records"]]
+    assert contact_ids
+    soql = f"SELECT Id, IsDeleted, SystemModstamp FROM Account WHERE Id = '{account_id}'"
+    sandbox.control.delete("Account", account_id)
+    deleted_stamp = sf.query_all(soql, include_deleted=True)["records"][0]["SystemModstamp"]
+    assert sf.query(soql)["totalSize"] == 0 and sf.query(children)["totalSize"] == 0
+    sandbox.control.undelete("Account", account_id)
+    (record,) = sf.query(soql)["records"]
+    assert record["IsDeleted"] is False and record["SystemModstamp"] > deleted_stamp
+    assert [r["Id"] for r in sf.query(children)["records"]] == contact_ids
+    assert sf.Account.get(account_id)["IsDeleted"] is False

@@ -1,5 +1,8 @@
 """Table-driven: every query shape of reference §4, and malformed queries with the exact code."""
 
+import re
+from datetime import UTC, datetime
+
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
@@ -96,3 +99,82 @@ def test_duplicate_field_message_names_the_field(sf):
     assert excinfo.value.content[0]["message"].endswith("duplicate field selected: Id")
     record = sf.query("SELECT Name, Account.Name FROM Contact LIMIT 1")["records"][0]
     assert list(record) == ["attributes", "Name", "Account"]
+
+
+def stored(server, object_name: str) -> list[dict]:
+    """Every live row straight from the store's table: the expectation is computed from this in
+    Python, independently of the SOQL compiler under test."""
+    with server.store.lock:
+        cursor = server.store.db.execute(f'SELECT * FROM "{object_name}" WHERE "IsDeleted" = 0')
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def nocase(value: str | None) -> str:
+    return (value or "").lower()
+
+
+def ids(rows: list[dict]) -> list[str]:
+    return [r["Id"] for r in rows]
+
+
+def like(pattern: str):
+    regex = re.compile(
+        "^" + "".join({"%": ".*", "_": "."}.get(c, re.escape(c)) for c in pattern) + "$",
+        re.IGNORECASE | re.DOTALL,
+    )
+    return lambda value: value is not None and regex.match(value) is not None
+
+
+@pytest.mark.sandbox_seed("small")
+def test_query_shapes_return_exactly_the_expected_rows(sf, sandbox_server):
+    accounts = stored(sandbox_server, "Account")
+    contacts = stored(sandbox_server, "Contact")
+    by_id = sorted(accounts, key=lambda r: r["Id"])
+    industries = sorted({r["Industry"] for r in accounts})
+    two = industries[:2]
+    middle = sorted(r["CreatedDate"] for r in accounts)[len(accounts) // 2]
+    stamp = datetime.fromtimestamp(middle / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    middle_second = middle // 1000 * 1000
+    banking = {r["Id"] for r in accounts if r["Industry"] == "Banking"}
+    employees = sorted(r["NumberOfEmployees"] or 0 for r in accounts)[len(accounts) // 2]
+    by_website = sorted(
+        sorted(by_id, key=lambda r: nocase(r["Name"])),
+        key=lambda r: nocase(r["Website"]), reverse=True,
+    )
+
+    cases = {
+        f"SELECT Id FROM Account WHERE Industry IN ('{two[0]}', '{two[1]}') ORDER BY Id":
+            ids(r for r in by_id if r["Industry"] in two),
+        f"SELECT Id FROM Account WHERE Industry NOT IN ('{two[0]}', '{two[1]}') ORDER BY Id":
+            ids(r for r in by_id if r["Industry"] not in two),
+        "SELECT Id FROM Account ORDER BY Industry DESC, NumberOfEmployees DESC NULLS LAST, Id":
+            ids(sorted(
+                sorted(sorted(accounts, key=lambda r: r["Id"]),
+                       key=lambda r: (r["NumberOfEmployees"] is None,
+                                      -(r["NumberOfEmployees"] or 0))),
+                key=lambda r: nocase(r["Industry"]), reverse=True,
+            )),
+        "SELECT Id FROM Account ORDER BY Website DESC NULLS FIRST, Name ASC, Id":
+            ids(r for r in by_website if r["Website"] is None)
+            + ids(r for r in by_website if r["Website"] is not None),
+        f"SELECT Id FROM Account WHERE CreatedDate >= {stamp} ORDER BY Id":
+            ids(r for r in by_id if r["CreatedDate"] >= middle_second),
+        f"SELECT Id FROM Account WHERE CreatedDate < {stamp} ORDER BY Id":
+            ids(r for r in by_id if r["CreatedDate"] < middle_second),
+        "SELECT Id FROM Account WHERE Name LIKE '%a_e%' ORDER BY Id":
+            ids(r for r in by_id if like("%a_e%")(r["Name"])),
+        "SELECT Id FROM Contact WHERE LastName LIKE 's%' ORDER BY Id":
+            ids(r for r in sorted(contacts, key=lambda r: r["Id"]) if like("s%")(r["LastName"])),
+        f"SELECT Id FROM Account WHERE (Industry = '{two[0]}' OR Industry = '{two[1]}' OR "
+        f"NumberOfEmployees > {employees}) AND (Type != null) ORDER BY Id":
+            ids(r for r in by_id
+                if (r["Industry"] in two or (r["NumberOfEmployees"] or 0) > employees)
+                and r["Type"] is not None),
+        "SELECT Id FROM Contact WHERE Account.Industry = 'Banking' ORDER BY Id":
+            ids(r for r in sorted(contacts, key=lambda r: r["Id"]) if r["AccountId"] in banking),
+    }
+    for soql, expected in cases.items():
+        got = [r["Id"] for r in sf.query_all(soql)["records"]]
+        assert expected, soql
+        assert got == expected, soql
