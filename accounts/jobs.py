@@ -3,7 +3,7 @@
 import django_rq
 from django.db import transaction
 
-from accounts.conversion import conversion_run
+from accounts.conversion import JOB_TIMEOUT_SECONDS, conversion_run
 
 
 def run_person_conversion(conversion_id: int) -> str:
@@ -14,6 +14,9 @@ def enqueue_person_conversion(conversion_id: int) -> None:
     """After the request's transaction commits, so the worker sees the conversion record."""
     transaction.on_commit(
         lambda: django_rq.get_queue("default").enqueue(
-            run_person_conversion, conversion_id, job_timeout=600, result_ttl=86400
+            run_person_conversion,
+            conversion_id,
+            job_timeout=JOB_TIMEOUT_SECONDS,
+            result_ttl=86400,
         )
     )
