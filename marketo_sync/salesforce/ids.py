@@ -6,6 +6,7 @@ We always store the 18-character form, so the same record never appears under tw
 """
 
 import re
+from functools import lru_cache
 
 SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _ID_RE = re.compile(r"^[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?$")
@@ -28,8 +29,12 @@ def checksum_suffix(id15: str) -> str:
     return "".join(suffix)
 
 
+@lru_cache(maxsize=1 << 16)
 def normalize_sfdc_id(value: str) -> str:
-    """Return the 18-character form of a 15- or 18-character id, or raise InvalidSalesforceId."""
+    """Return the 18-character form of a 15- or 18-character id, or raise InvalidSalesforceId.
+
+    Cached: a sync normalises each id of a page several times (record, lookups, query params).
+    """
     if not isinstance(value, str) or not _ID_RE.match(value):
         raise InvalidSalesforceId(
             f"{value!r} is not a Salesforce id: expected 15 or 18 letters and digits."

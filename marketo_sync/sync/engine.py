@@ -212,15 +212,20 @@ class ObjectSync:
                     self.refresh_describe()
 
     def bulk_pages(self, total: int) -> Iterator[Page]:
-        """A full read through Bulk API 2.0; the watermark is stored after the last page."""
-        for records in bulk_records(
+        """A full read through Bulk API 2.0; the watermark is stored after the last page.
+
+        Only the download runs ahead in the prefetch thread; the watermark is written here,
+        after the caller applied the last page.
+        """
+        results = bulk_records(
             self.client,
             self.mapping.object_name,
             self.select(),
             self.described()["types"],
             max_records=settings.SYNC_BULK_MAX_RECORDS,
             poll_seconds=settings.SYNC_BULK_POLL_SECONDS,
-        ):
+        )
+        for records in prefetched(results):
             for start in range(0, len(records), PAGE_SIZE):
                 yield Page(records[start : start + PAGE_SIZE], total, "end")
         if self.highest is not None:

@@ -5,6 +5,7 @@ Salesforce is kept. A value that cannot be stored (wrong type, NUL character, lo
 too long) raises `BadRecord`, which quarantines that record only.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -40,12 +41,19 @@ class BadRecord(ValueError):
     """This record cannot be stored as it is; the message says which field and why."""
 
 
+# Salesforce's datetime form only (`2026-11-24T21:19:53.000+0000`, or `Z`): checked by pattern,
+# parsed by fromisoformat, which is an order of magnitude faster than strptime on a hot path.
+SALESFORCE_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?([+-]\d{4}|Z)")
+
+
 def parse_datetime(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
-    text = str(value).replace("Z", "+0000")
+    text = str(value)
     try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+        if not SALESFORCE_DATETIME.fullmatch(text):
+            raise ValueError(text)
+        return datetime.fromisoformat(text)
     except ValueError:
         raise BadRecord(f"not a Salesforce datetime: {value!r}") from None
 
