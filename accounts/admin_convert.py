@@ -22,7 +22,9 @@ from accounts.conversion import (
     conversion_refusal,
     conversion_request,
     conversion_retry,
+    conversion_retryable_ids,
     new_idempotency_key,
+    people_with_open_conversion,
     similar_accounts,
 )
 from accounts.jobs import enqueue_person_conversion
@@ -98,6 +100,17 @@ class ConvertPersonAdminMixin:
             *super().get_urls(),
         ]
 
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if str(object_id).isdigit():
+            extra_context = {
+                **(extra_context or {}),
+                "retryable_conversion_ids": conversion_retryable_ids(person_id=int(object_id)),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def convert_person_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_convert_person_permission(request):
             raise PermissionDenied
@@ -137,10 +150,12 @@ class ConvertPersonAdminMixin:
         )
         if confirmed and form.is_valid():
             return self.convert_person_submit(request, people, form)
+        in_progress = people_with_open_conversion(person_ids=[p.pk for p in people])
         rows = [
             {
                 "person": person,
                 "refusal": conversion_refusal(person),
+                "in_progress": person.pk in in_progress,
                 "similar": similar_accounts(company=person.company),
             }
             for person in people
@@ -160,9 +175,9 @@ class ConvertPersonAdminMixin:
     def convert_person_submit(
         self, request: HttpRequest, people: list[Contact], form: ConvertPersonForm
     ) -> HttpResponse:
-        queued, refused = 0, []
-        for index, person in enumerate(people):
-            key = f"{form.cleaned_data['idempotency_key']}-{index}"
+        queued, refused, already = 0, [], []
+        for person in people:
+            key = f"{form.cleaned_data['idempotency_key']}-{person.pk}"
             try:
                 conversion, created = conversion_request(
                     person=person, options=form.options(), user=request.user, idempotency_key=key
@@ -173,7 +188,15 @@ class ConvertPersonAdminMixin:
             if created:
                 enqueue_person_conversion(conversion.pk)
                 queued += 1
-        self.message_user(request, f"{queued} conversion(s) queued.")
+            else:
+                already.append(
+                    f"{person} already has a conversion in progress "
+                    f"({conversion.get_status_display()}); it was not queued again."
+                )
+        if queued:
+            self.message_user(request, f"{queued} conversion(s) queued.")
+        for message in already:
+            self.message_user(request, message, messages.WARNING)
         for message in refused:
             self.message_user(request, message, messages.ERROR)
         if len(people) == 1:
