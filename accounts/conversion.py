@@ -27,7 +27,7 @@ from marketo_sync.salesforce.convert import (
     ConvertOptions,
     convert_lead,
     lead_conversion_state,
-    lead_created_since,
+    lead_find_or_create,
 )
 from marketo_sync.salesforce.errors import SalesforceError
 from marketo_sync.sync.crashpoints import crashpoint
@@ -293,22 +293,16 @@ def ensure_lead(client: SalesforceClient, conversion: PersonConversion) -> str:
     person = conversion.person
     if not person.email:
         raise ConversionRefused(f"{person} cannot be converted: {conversion_refusal(person)}")
-    lead_id = lead_created_since(client, person.email, lead_search_start(conversion))
-    if not lead_id:
-        created = client.call(
-            lambda sf: sf.Lead.create(
-                {
-                    "FirstName": person.first_name or None,
-                    "LastName": person.last_name,
-                    "Email": person.email,
-                    "Phone": person.phone or None,
-                    "Title": person.title or None,
-                    "Company": person.company,
-                }
-            )
-        )
-        lead_id = created["id"]
-        crashpoint("conversion_after_lead_create")
+    fields = {
+        "FirstName": person.first_name or None,
+        "LastName": person.last_name,
+        "Email": person.email,
+        "Phone": person.phone or None,
+        "Title": person.title or None,
+        "Company": person.company,
+    }
+    lead_id = lead_find_or_create(client, fields, lead_search_start(conversion))
+    crashpoint("conversion_after_lead_create")
     with transaction.atomic():
         record_step(conversion, PersonConversion.Status.LEAD_CREATED, lead_sfdc_id=lead_id)
         person_claim(person.pk, lead_id=lead_id)

@@ -122,15 +122,21 @@ def lead_conversion_state(client: SalesforceClient, lead_id: str) -> ConvertedId
     )
 
 
-def lead_created_since(client: SalesforceClient, email: str, since: datetime) -> str | None:
-    """A lead this conversion created before it could record the id (found again by email)."""
+def lead_find_or_create(client: SalesforceClient, fields: dict, since: datetime) -> str:
+    """The lead created for this email since `since` (an earlier attempt made it but its id was
+    lost), else a new one. Look-up and create are one callable, so each retry `call` makes after
+    a lost answer (the lead may exist by then) looks again before it creates."""
     soql = format_soql(
         "SELECT Id FROM Lead WHERE Email = {} AND CreatedDate >= {} ORDER BY CreatedDate LIMIT 1",
-        email,
+        fields["Email"],
         since,
     )
-    records = client.call(lambda sf: sf.query(soql))["records"]
-    return records[0]["Id"] if records else None
+
+    def find_or_create(sf: Salesforce) -> str:
+        records = sf.query(soql)["records"]
+        return records[0]["Id"] if records else sf.Lead.create(fields)["id"]
+
+    return client.call(find_or_create)
 
 
 def converted_statuses(client: SalesforceClient) -> list[str]:

@@ -247,3 +247,17 @@ def test_a_fresh_unfinished_conversion_is_not_retryable(synced, admin_user):
     conversion_run(conversion_id=conversion.pk)
     with later_by_more_than_stale(), pytest.raises(ConversionRefused):
         conversion_retry(conversion=conversion)  # completed: never again
+
+
+def test_a_lost_answer_to_the_lead_create_does_not_create_a_second_lead(synced, admin_user):
+    """Salesforce created the lead but the answer was lost: the client's retry looks first."""
+    person = Contact.objects.create(
+        first_name="Lou", last_name="Lost", email="lou@lost.example", company="Lost Answers"
+    )
+    before = remote_counts(synced.control)
+    conversion, _ = conversion_request(
+        person=person, options=OPTIONS, user=admin_user, idempotency_key="lost"
+    )
+    synced.control.inject_fault("drop_connection", count=1, path=r"/sobjects/Lead/?$")
+    conversion_run(conversion_id=conversion.pk)
+    assert_exactly_one_of_each(synced.control, before, person, conversion)
