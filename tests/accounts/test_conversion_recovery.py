@@ -261,3 +261,19 @@ def test_a_lost_answer_to_the_lead_create_does_not_create_a_second_lead(synced, 
     synced.control.inject_fault("drop_connection", count=1, path=r"/sobjects/Lead/?$")
     conversion_run(conversion_id=conversion.pk)
     assert_exactly_one_of_each(synced.control, before, person, conversion)
+
+
+def test_a_failed_conversion_is_not_retried_beside_a_newer_open_one(synced, admin_user):
+    lead = Contact.objects.filter(sfdc_type="lead", is_deleted=False).order_by("pk").first()
+    failed, _ = conversion_request(
+        person=lead, options=OPTIONS, user=admin_user, idempotency_key="old"
+    )
+    PersonConversion.objects.filter(pk=failed.pk).update(status="failed", error="earlier")
+    newer, created = conversion_request(
+        person=lead, options=OPTIONS, user=admin_user, idempotency_key="new"
+    )
+    assert created
+    with pytest.raises(ConversionRefused, match="another conversion in progress"):
+        conversion_retry(conversion=failed)
+    failed.refresh_from_db()
+    assert failed.status == "failed" and failed.error == "earlier"
