@@ -185,6 +185,10 @@ SYNC_LOCK_TTL_SECONDS = env_int("SYNC_LOCK_TTL_SECONDS", 120)
 SYNC_BULK_THRESHOLD = env_int("SYNC_BULK_THRESHOLD", 50000)
 SYNC_BULK_MAX_RECORDS = env_int("SYNC_BULK_MAX_RECORDS", 50000)
 SYNC_BULK_POLL_SECONDS = float(os.environ.get("SYNC_BULK_POLL_SECONDS", "2"))
+# Full reads of objects with at least SYNC_PARTITION_MIN_RECORDS records are split into this
+# many id ranges, worked by every RQ worker of the `sync` queue (1: one worker reads it whole).
+SYNC_PARTITIONS = env_int("SYNC_PARTITIONS", 1)
+SYNC_PARTITION_MIN_RECORDS = env_int("SYNC_PARTITION_MIN_RECORDS", 20000)
 # Drift repair, started by the minute tick between cycles once this long has passed.
 SYNC_RECONCILE_INTERVAL_SECONDS = env_int("SYNC_RECONCILE_INTERVAL_SECONDS", 86400)
 SYNC_FORMULA_REFRESH_INTERVAL_SECONDS = env_int("SYNC_FORMULA_REFRESH_INTERVAL_SECONDS", 3600)

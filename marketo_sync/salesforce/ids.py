@@ -9,6 +9,9 @@ import re
 from functools import lru_cache
 
 SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+# The 15 case-sensitive characters are base 62 in this digit order, which is also their order as
+# text, so comparing ids as numbers and as strings (SOQL `Id < '...'`) agree.
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ID_RE = re.compile(r"^[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?$")
 ID_18_REGEX = r"^[0-9A-Za-z]{18}$"
 
@@ -51,3 +54,20 @@ def normalize_sfdc_id(value: str) -> str:
 def key_prefix(sfdc_id: str) -> str:
     """The object's key prefix (001 Account, 003 Contact, 00Q Lead, 006 Opportunity, 005 User)."""
     return sfdc_id[:3]
+
+
+def id_number(sfdc_id: str) -> int:
+    """The 15-character id read as a base-62 number (for slicing an object's id space)."""
+    number = 0
+    for char in normalize_sfdc_id(sfdc_id)[:15]:
+        number = number * 62 + BASE62.index(char)
+    return number
+
+
+def id_from_number(number: int) -> str:
+    """The 18-character id whose first 15 characters are this base-62 number."""
+    digits = []
+    for _ in range(15):
+        number, remainder = divmod(number, 62)
+        digits.append(BASE62[remainder])
+    return normalize_sfdc_id("".join(reversed(digits)))

@@ -29,6 +29,7 @@ from marketo_sync.sync.crashpoints import crashpoint
 from marketo_sync.sync.engine import SEEN_TABLE, ObjectSync, Page
 from marketo_sync.sync.mapping import OBJECT_ORDER
 from marketo_sync.sync.models import SyncRun, SyncState
+from marketo_sync.sync.partitions import read_in_partitions
 from marketo_sync.sync.sync_errors import sync_errors_due, sync_errors_record
 
 logger = logging.getLogger(__name__)
@@ -112,12 +113,20 @@ def fail_dead_runs() -> int:
     beside a cycle without the lock and is alive while its page heartbeat is fresh."""
     alive = timezone.now() - timedelta(seconds=settings.SYNC_LOCK_TTL_SECONDS)
     records_alive = Q(mode=SyncRun.Mode.RECORDS, heartbeat_at__gte=alive)
-    return SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exclude(records_alive).update(
+    failed = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exclude(records_alive).update(
         status=SyncRun.Status.FAILED,
         finished_at=timezone.now(),
         error="the worker running this sync stopped (killed or crashed); the next run resumed "
         "from the last committed page",
     )
+    with connection.cursor() as cursor:  # the ids seen by full reads that will never finish
+        cursor.execute(
+            f"DELETE FROM {SEEN_TABLE} s WHERE NOT EXISTS (SELECT 1 FROM "  # noqa: S608
+            f"{connection.ops.quote_name(SyncRun._meta.db_table)} r "
+            "WHERE r.id = s.run_id AND r.status = %s)",
+            [SyncRun.Status.RUNNING],
+        )
+    return failed
 
 
 def sync_paused() -> bool:
@@ -191,23 +200,15 @@ def sync_object(
     calls_before = client.api_calls
     track_seen = mode == SyncRun.Mode.FULL and sfdc_ids is None
     sync = ObjectSync(client, object_name, run, track_seen=track_seen)
+    after_page = (lambda done: progress(object_name, done, run.backlog)) if progress else None
     try:
         if sfdc_ids is not None:
-            pages: Iterable[Page] = (
-                Page(raw["records"], None, "none") for raw in sync.records_by_id(sfdc_ids)
-            )
+            by_id = (Page(raw["records"], None, "none") for raw in sync.records_by_id(sfdc_ids))
+            sync.apply_stream(by_id, after_page)
         else:
             retry_failed_records(sync)
-            pages = sync.pages(mode)
-        done = 0
-        for page in pages:
-            crashpoint("page_fetched")
-            if run.backlog is None and page.total is not None:
-                run.backlog = page.total
-                SyncRun.objects.filter(pk=run.pk).update(backlog=run.backlog)
-            done += sync.apply_page(page.records, watermark=page.watermark).fetched
-            if progress:
-                progress(object_name, done, run.backlog)
+            if not (track_seen and read_in_partitions(client, sync, progress)):
+                sync.apply_stream(sync.pages(mode), after_page)
         if track_seen:
             mark_missing_as_deleted(sync)
         if object_name == "Contact" and sfdc_ids is None:
@@ -218,7 +219,7 @@ def sync_object(
     except SalesforceError as exc:
         status, error = SyncRun.Status.FAILED, str(exc)
     run.refresh_from_db()
-    run.api_calls = client.api_calls - calls_before
+    run.api_calls += client.api_calls - calls_before  # helpers of a partitioned read add theirs
     run.status, run.error = status, error
     run.finished_at = timezone.now()
     run.api_used, run.api_limit = client.api_used, client.api_limit
@@ -254,11 +255,14 @@ def mark_missing_as_deleted(sync: ObjectSync) -> None:
             UPDATE {table} SET is_deleted = true, synced_at = now()
             WHERE NOT is_deleted AND {key} IS NOT NULL{only_leads}
               AND (synced_at IS NULL OR synced_at < %s)
-              AND NOT EXISTS (SELECT 1 FROM {SEEN_TABLE} s WHERE s.sfdc_id = {table}.{key})
+              AND NOT EXISTS (
+                SELECT 1 FROM {SEEN_TABLE} s WHERE s.run_id = %s AND s.sfdc_id = {table}.{key}
+              )
             """,  # noqa: S608 - identifiers from model metadata
-            [sync.run.started_at],
+            [sync.run.started_at, sync.run.pk],
         )
         deleted = cursor.rowcount
+        cursor.execute(f"DELETE FROM {SEEN_TABLE} WHERE run_id = %s", [sync.run.pk])  # noqa: S608
         SyncRun.objects.filter(pk=sync.run.pk).update(deleted=F("deleted") + deleted)
 
 

@@ -11,7 +11,7 @@ fetched in a background thread while the current one is written.
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -101,33 +101,34 @@ class ObjectSync:
     """Pull one Salesforce object into its model for one run."""
 
     def __init__(
-        self, client: SalesforceClient, object_name: str, run: SyncRun, track_seen: bool = False
+        self,
+        client: SalesforceClient,
+        object_name: str,
+        run: SyncRun,
+        track_seen: bool = False,
+        id_range: tuple[str, str] | None = None,
     ) -> None:
+        """`id_range` (first Id inclusive, end Id exclusive; blank = open) reads one partition
+        of a full sync: its watermark is only noted (`highest`), the coordinator stores it."""
         self.client = client
         self.mapping: ObjectMapping = MAPPINGS[object_name]
         self.run = run
         self.state, _ = SyncState.objects.get_or_create(object_name=object_name)
         self.track_seen = track_seen
+        self.id_range = id_range
         # (SystemModstamp, Id) of the last record applied from an ordered stream in this run,
-        # and the highest seen in a bulk stream.
+        # and the highest applied from any stream.
         self.position: tuple[datetime, str] | None = None
         self.highest: tuple[datetime, str] | None = None
-        if track_seen:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"CREATE TEMP TABLE IF NOT EXISTS {SEEN_TABLE} "
-                    "(sfdc_id varchar(18) PRIMARY KEY)"
-                )
-                cursor.execute(f"TRUNCATE {SEEN_TABLE}")
 
     def remember_seen(self, records: list[dict]) -> None:
-        """A full run notes every id it saw, in a temp table (not in Python memory)."""
+        """A full run notes every id it saw, in a table keyed by run (not in Python memory)."""
         ids = [str(r.get("Id") or "")[:18] for r in records if r.get("Id")]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {SEEN_TABLE} (sfdc_id) SELECT unnest(%s::varchar[]) "  # noqa: S608
-                "ON CONFLICT DO NOTHING",
-                [ids],
+                f"INSERT INTO {SEEN_TABLE} (run_id, sfdc_id) "  # noqa: S608
+                "SELECT %s, unnest(%s::varchar[]) ON CONFLICT DO NOTHING",
+                [self.run.pk, ids],
             )
 
     # -- schema ------------------------------------------------------------------------------
@@ -163,21 +164,32 @@ class ObjectSync:
 
     # -- fetching ----------------------------------------------------------------------------
 
+    def where(self, condition: str = "") -> str:
+        """WHERE clause of this read: the condition, within the partition's id range if any."""
+        conditions = [condition] if condition else []
+        if self.id_range is not None:
+            first_id, end_id = self.id_range
+            if first_id:
+                conditions.append(format_soql("Id >= {}", first_id))
+            if end_id:
+                conditions.append(format_soql("Id < {}", end_id))
+        return f"WHERE {' AND '.join(conditions)}" if conditions else ""
+
     def ordered_soql(self, where: str) -> str:
         return f"{self.select()} {where} ORDER BY SystemModstamp, Id"
 
-    def incremental_where(self) -> str:
+    def incremental_condition(self) -> str:
         if self.state.modstamp is None:
             return ""
         overlap = timedelta(seconds=settings.SYNC_OVERLAP_SECONDS)
-        return format_soql("WHERE SystemModstamp >= {}", self.state.modstamp - overlap)
+        return format_soql("SystemModstamp >= {}", self.state.modstamp - overlap)
 
-    def keyset_where(self, position: tuple[datetime, str]) -> str:
+    def keyset_condition(self, position: tuple[datetime, str]) -> str:
         """After (SystemModstamp, Id); SOQL literals drop milliseconds, so this may re-read a
         few records of the same second (a no-op), never skip one."""
         modstamp, last_id = position
         return format_soql(
-            "WHERE (SystemModstamp > {} OR (SystemModstamp = {} AND Id > {}))",
+            "(SystemModstamp > {} OR (SystemModstamp = {} AND Id > {}))",
             modstamp, modstamp, last_id,
         )
 
@@ -188,9 +200,9 @@ class ObjectSync:
         restarts = 0
         while True:
             if self.position is not None:
-                where = self.keyset_where(self.position)
+                where = self.where(self.keyset_condition(self.position))
             else:
-                where = "" if full else self.incremental_where()
+                where = self.where("" if full else self.incremental_condition())
             try:
                 stream = self.client.query_pages(self.ordered_soql(where), batch_size=PAGE_SIZE)
                 first = next(stream)
@@ -220,7 +232,7 @@ class ObjectSync:
         results = bulk_records(
             self.client,
             self.mapping.object_name,
-            self.select(),
+            f"{self.select()} {self.where()}".strip(),
             self.described()["types"],
             max_records=settings.SYNC_BULK_MAX_RECORDS,
             poll_seconds=settings.SYNC_BULK_POLL_SECONDS,
@@ -228,12 +240,16 @@ class ObjectSync:
         for records in prefetched(results):
             for start in range(0, len(records), PAGE_SIZE):
                 yield Page(records[start : start + PAGE_SIZE], total, "end")
-        if self.highest is not None:
-            with transaction.atomic():
-                self.advance_watermark(*self.highest)
-                SyncRun.objects.filter(pk=self.run.pk).update(
-                    watermark_modstamp=self.state.modstamp, watermark_id=self.state.last_id
-                )
+        if self.highest is not None and self.id_range is None:
+            self.store_highest_watermark()
+
+    def store_highest_watermark(self) -> None:
+        """End of an unordered full read (bulk, or all partitions): the highest record applied."""
+        with transaction.atomic():
+            self.advance_watermark(*self.highest)
+            SyncRun.objects.filter(pk=self.run.pk).update(
+                watermark_modstamp=self.state.modstamp, watermark_id=self.state.last_id
+            )
 
     def records_by_id(self, sfdc_ids: list[str]) -> Iterator[dict]:
         """Raw result pages of these records (deleted ones included); apply them with the
@@ -277,6 +293,21 @@ class ObjectSync:
         outcome.errors += len(bad)
         sync_errors_record(object_name=self.mapping.object_name, errors=bad, run_id=self.run.pk)
 
+    def apply_stream(
+        self, pages: Iterable[Page], after_page: Callable[[int], None] | None = None
+    ) -> int:
+        """Apply pages in order; `after_page(records so far)` runs after each page's commit."""
+        done = 0
+        for page in pages:
+            crashpoint("page_fetched")
+            if self.run.backlog is None and page.total is not None:
+                self.run.backlog = page.total
+                SyncRun.objects.filter(pk=self.run.pk).update(backlog=page.total)
+            done += self.apply_page(page.records, watermark=page.watermark).fetched
+            if after_page:
+                after_page(done)
+        return done
+
     def apply_page(self, records: list[dict], *, watermark: str = "none") -> PageOutcome:
         """Write one page in one transaction; `watermark` as in `Page`."""
         outcome = PageOutcome(fetched=len(records))
@@ -290,11 +321,11 @@ class ObjectSync:
             crashpoint("after_upsert_before_commit")
             if rows and watermark != "none":
                 last = max((r.modstamp, r.sfdc_id) for r in rows)
+                self.highest = max(self.highest or last, last)
                 if watermark == "page":
                     self.position = last
-                    self.advance_watermark(*last)
-                else:
-                    self.highest = max(self.highest or last, last)
+                    if self.id_range is None:
+                        self.advance_watermark(*last)
             SyncRun.objects.filter(pk=self.run.pk).update(
                 heartbeat_at=timezone.now(),
                 watermark_modstamp=self.state.modstamp,

@@ -5,6 +5,7 @@ from rq import get_current_job
 from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.engine_records import sync_records
 from marketo_sync.sync.maintenance import sync_formula_refresh, sync_reconcile
+from marketo_sync.sync.partitions import help_with_partitions
 from marketo_sync.sync.services import (
     maintenance_due,
     sync_cycle_due,
@@ -25,6 +26,10 @@ def run_sync_cycle(full: bool = False) -> int | None:
 
 def run_sync_records(object_name: str, sfdc_ids: list[str]) -> int:
     return sync_records(object_name=object_name, sfdc_ids=sfdc_ids).pk
+
+
+def run_sync_partitions(run_id: int) -> int:
+    return help_with_partitions(run_id)
 
 
 def tick() -> list[str]:

@@ -124,3 +124,37 @@ class SyncError(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_name} {self.sfdc_id}: {self.message[:60]}"
+
+
+class SyncPartition(models.Model):
+    """One id range of a partitioned full read, worked by whichever worker claims it first.
+
+    Several RQ workers share one object's full sync this way inside a cycle. A claim is renewed
+    after every page, so a partition whose worker died is claimed again once its heartbeat is
+    older than the lock TTL; re-reading it is safe because applying a page twice is a no-op.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        PAUSED = "paused", "Paused (API limit)"
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="partitions")
+    first_id = models.CharField("from Id (inclusive)", max_length=18, blank=True)
+    end_id = models.CharField("to Id (exclusive)", max_length=18, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    fetched = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    highest_modstamp = models.DateTimeField(null=True, blank=True)
+    highest_id = models.CharField(max_length=18, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "first_id"]
+
+    def __str__(self) -> str:
+        return f"{self.run} [{self.first_id or 'start'}, {self.end_id or 'end'}) {self.status}"
