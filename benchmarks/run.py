@@ -19,12 +19,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "marketo_sync_bench"
+# The deploy configuration: with DEBUG=1 Django keeps the text of the last 9,000 queries, and
+# bulk upserts of 2,000 rows make that log, not the sync, what is measured.
+DEPLOY = {"DEBUG": "0", "SECRET_KEY": "benchmark-only-" + "k" * 50, "SECURE_SSL_REDIRECT": "0"}
 
 
 def prepare_environment() -> None:
     """A database of its own and a Redis db of its own: never the demo's data."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketo_sync.settings")
-    os.environ["DEBUG"] = "1"
+    os.environ.update(DEPLOY)
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}"
     os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/14"
     os.environ.setdefault("SALESFORCE_API_RESERVE", "0")
@@ -237,32 +240,93 @@ def bench_change_data_value(sandbox: Sandbox) -> dict:
     }
 
 
-def bench_memory(seeds: list[str]) -> dict:
-    """Peak RSS of a sync process for a full sync, per org size.
+def peak_rss_mb(command: list[str], env: dict[str, str]) -> int:
+    """Peak resident memory of a child process, from its VmHWM while it runs.
 
-    The child runs the deploy configuration (DEBUG=0): with DEBUG=1 Django keeps the text of
-    the last 9,000 queries, and bulk upserts of 2,000 rows make that log, not the sync, grow.
+    Not `wait4`'s ru_maxrss: after fork+exec Linux reports the parent's high-water mark there.
     """
+    process = subprocess.Popen(  # noqa: S603
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    status_file = Path(f"/proc/{process.pid}/status")
+    peak_kb = 0
+    while process.poll() is None:
+        try:
+            for line in status_file.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kb = max(peak_kb, int(line.split()[1]))
+        except (FileNotFoundError, ProcessLookupError):
+            break
+        time.sleep(0.1)
+    if process.wait() != 0:
+        raise RuntimeError(f"{' '.join(command)} failed")
+    return peak_kb // 1024
+
+
+def bench_memory(seeds: list[str]) -> dict:
+    """Peak RSS of a `sync_sfdc --full` process per org size (deploy configuration)."""
     peaks = {}
     for seed in seeds:
         sandbox = Sandbox(seed)
         try:
             reset_local()
-            deploy = {"DEBUG": "0", "SECRET_KEY": "benchmark-only-" + "k" * 50,
-                      "SECURE_SSL_REDIRECT": "0"}
-            process = subprocess.Popen(  # noqa: S603
-                [sys.executable, "manage.py", "sync_sfdc", "--full"], cwd=ROOT,
-                env={**os.environ, **deploy}, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+            peaks[seed] = peak_rss_mb(
+                [sys.executable, "manage.py", "sync_sfdc", "--full"], {**os.environ, **DEPLOY}
             )
-            _, status, usage = os.wait4(process.pid, 0)
-            peaks[seed] = usage.ru_maxrss // 1024
         finally:
             sandbox.stop()
     sizes = list(peaks)
     result = {f"peak_rss_mb_{seed}": mb for seed, mb in peaks.items()}
     if len(sizes) == 2:
         result["rss_growth"] = round(peaks[sizes[1]] / peaks[sizes[0]] - 1, 3)
+    return result
+
+
+def bench_scaling(sandbox: Sandbox, worker_counts: list[int]) -> dict:
+    """The same full sync run by 1, 2 and 4 RQ worker processes (id-range partitions).
+
+    Workers start first and are idle when the cycle is enqueued, so start-up is not timed.
+    One worker reads without partitions (the default); N workers split large objects into 2N.
+    """
+    import django_rq
+
+    from marketo_sync.sync.models import SyncRun
+    from marketo_sync.sync.services import sync_enqueue_cycle
+
+    seconds = {}
+    for count in worker_counts:
+        reset_local()
+        django_rq.get_connection("sync").flushdb()
+        env = {**os.environ, **DEPLOY, "SYNC_PARTITIONS": str(2 * count if count > 1 else 1)}
+        workers = [
+            subprocess.Popen(  # noqa: S603
+                [sys.executable, "manage.py", "rqworker", "sync"], cwd=ROOT, env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            for _ in range(count)
+        ]
+        try:
+            deadline = time.monotonic() + 60
+            while len(django_rq.get_worker("sync").all(queue=django_rq.get_queue("sync"))) < count:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the RQ workers did not start")
+                time.sleep(0.2)
+            started = time.perf_counter()
+            sync_enqueue_cycle(full=True)
+            while not SyncRun.objects.filter(object_name="", finished_at__isnull=False).exists():
+                time.sleep(0.1)
+            seconds[count] = time.perf_counter() - started
+            cycle = SyncRun.objects.get(object_name="")
+            if cycle.status != SyncRun.Status.SUCCESS:
+                raise RuntimeError(f"the cycle with {count} workers ended {cycle.status}")
+        finally:
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                worker.wait(timeout=60)
+    baseline = seconds[worker_counts[0]]
+    result = {f"workers_{n}_seconds": round(t, 1) for n, t in seconds.items()}
+    result.update({f"workers_{n}_speedup": round(baseline / t, 2) for n, t in seconds.items()})
     return result
 
 
@@ -301,6 +365,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seed", default="large")
     parser.add_argument("--memory-seeds", default="demo,large")
+    parser.add_argument("--workers", default="1,2,4", help="worker counts for the scaling run")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
     options = parser.parse_args()
     prepare_environment()
@@ -315,12 +380,12 @@ def main() -> None:
         )
         figures["admin"] = bench_admin()
         figures["change_data_value"] = bench_change_data_value(sandbox)
+        figures["scaling"] = bench_scaling(
+            sandbox, [int(n) for n in options.workers.split(",")]
+        )
     finally:
         sandbox.stop()
     figures["memory"] = bench_memory(options.memory_seeds.split(","))
-    figures["scaling"] = {
-        "workers": "not measured: a cycle runs objects in order on one worker; see README",
-    }
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps(figures, indent=2))
     for section, values in figures.items():

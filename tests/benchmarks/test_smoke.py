@@ -14,7 +14,7 @@ def test_benchmarks_run_on_the_tiny_org(tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "benchmarks", "--seed", "tiny", "--memory-seeds", "tiny",
-         "--out", str(out)],
+         "--workers", "1,2", "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -23,3 +23,6 @@ def test_benchmarks_run_on_the_tiny_org(tmp_path):
     assert figures["incremental"]["idle_cycle_api_calls"] == 5
     assert figures["admin"]["contact_page_queries"] > 0
     assert "sync_vs_limit" in figures["full_sync"]
+    assert figures["memory"]["peak_rss_mb_tiny"] > 30  # the sync process itself, measured
+    assert figures["scaling"]["workers_1_speedup"] == 1.0
+    assert figures["scaling"]["workers_2_seconds"] > 0
