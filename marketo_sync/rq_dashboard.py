@@ -15,6 +15,13 @@ from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
 
 PERMISSION = "django_rq.admin"
+# Views that can only fail here: the dashboard is a model without a table, so its object pages
+# (change, delete, history) have nothing to show, and the rq-scheduler page needs a package this
+# project does not use (its schedule is rqcron). Not mounted rather than answering with a 500.
+UNSERVED_VIEWS = {
+    "django_rq_dashboard_change", "django_rq_dashboard_delete", "django_rq_dashboard_history",
+    "django_rq_scheduler_jobs", None,
+}
 
 
 def require_dashboard_permission(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -49,6 +56,7 @@ class PermissionCheckedQueueAdmin(QueueAdmin):
                 pattern.name,
             )
             for pattern in super().get_urls()
+            if pattern.name not in UNSERVED_VIEWS
         ]
 
 

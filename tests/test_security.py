@@ -39,7 +39,7 @@ PLACEHOLDERS = {
     "result_id": "result",
     "scheduler_name": "scheduler",
     "cron_job_name": "cron",
-    "token": "not-the-token",
+    "token": "notTheToken",
     "url": "does-not-exist/",
 }
 ID_PARAMETERS = ("object_id", "pk", "id")
@@ -293,21 +293,11 @@ def test_marketers_get_exactly_what_their_permissions_allow(
 
 
 # django-rq's own pages that fail for a superuser; fixing them belongs in rq_dashboard.py.
-THIRD_PARTY_ERRORS = {
-    "admin/django_rq/dashboard/<path:object_id>/change/": "Dashboard is a model without a table",
-    "admin/django_rq/dashboard/<path:object_id>/delete/": "Dashboard is a model without a table",
-    "admin/django_rq/dashboard/<path:object_id>/history/": "Dashboard is a model without a table",
-    "admin/django_rq/dashboard/schedulers/<int:scheduler_index>/": "rq-scheduler not installed",
-}
 # Enqueued on commit (django-rq's default), as in a real request, which is not atomic.
 ENQUEUES = {"admin/sync/syncrun/status/sync-now/"}
 
 
 def superuser_case(route: str):
-    if route in THIRD_PARTY_ERRORS:
-        return pytest.param(
-            route, marks=pytest.mark.xfail(reason=THIRD_PARTY_ERRORS[route], strict=True)
-        )
     if route in ENQUEUES:
         return pytest.param(route, marks=pytest.mark.django_db(transaction=True))
     return route
