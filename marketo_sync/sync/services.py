@@ -1,5 +1,9 @@
-"""What the admin, the commands and the schedule call to drive the sync."""
+"""What the admin, the commands and the schedule call to drive the sync.
 
+Jobs get their ids here: inside a transaction django-rq enqueues on commit and returns no job.
+"""
+
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -73,7 +77,7 @@ def sync_enqueue_cycle(*, full: bool = False, requested_by: object = None) -> st
     if cycle_pending():
         return None
     queue = django_rq.get_queue("sync")
-    job = queue.enqueue(
+    queue.enqueue(
         "marketo_sync.sync.jobs.run_sync_cycle",
         full=full,
         job_id=CYCLE_JOB_ID,
@@ -82,16 +86,18 @@ def sync_enqueue_cycle(*, full: bool = False, requested_by: object = None) -> st
         failure_ttl=86400,
         description=f"Salesforce sync cycle ({'full' if full else 'incremental'})",
     )
-    return job.id
+    return CYCLE_JOB_ID
 
 
 def sync_enqueue_records(*, object_name: str, sfdc_ids: list[str]) -> str:
     if object_name not in MAPPINGS:
         raise ValueError(f"unknown object {object_name!r}")
-    job = django_rq.get_queue("sync").enqueue(
-        "marketo_sync.sync.jobs.run_sync_records", object_name, list(sfdc_ids), result_ttl=3600
+    job_id = f"marketo-sync-records-{uuid.uuid4().hex}"
+    django_rq.get_queue("sync").enqueue(
+        "marketo_sync.sync.jobs.run_sync_records", object_name, list(sfdc_ids),
+        job_id=job_id, result_ttl=3600,
     )
-    return job.id
+    return job_id
 
 
 def sync_set_paused(*, paused: bool, reason: str = "") -> None:
@@ -151,17 +157,11 @@ def maintenance_due() -> list[MaintenanceJob]:
 
 
 def sync_enqueue_maintenance(job: MaintenanceJob) -> str:
-    return (
-        django_rq.get_queue("sync")
-        .enqueue(
-            job.function,
-            job_id=job.job_id,
-            job_timeout=6 * 3600,
-            result_ttl=3600,
-            failure_ttl=86400,
-        )
-        .id
+    django_rq.get_queue("sync").enqueue(
+        job.function, job_id=job.job_id, job_timeout=6 * 3600, result_ttl=3600,
+        failure_ttl=86400,
     )
+    return job.job_id
 
 
 def sync_status() -> dict:

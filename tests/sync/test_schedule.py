@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import django_rq
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from marketo_sync.salesforce import client as client_module
@@ -14,6 +15,8 @@ from marketo_sync.sync.services import (
     CYCLE_JOB_ID,
     maintenance_due,
     sync_cycle_due,
+    sync_enqueue_cycle,
+    sync_enqueue_records,
     sync_set_paused,
 )
 
@@ -98,3 +101,11 @@ def test_nothing_is_started_while_the_sync_is_paused(sandbox):
     sync_set_paused(paused=True, reason="maintenance window")
     assert tick() == []
     assert maintenance_due() == []
+
+
+def test_jobs_enqueued_inside_a_transaction_are_queued_on_commit_with_their_ids(db):
+    with transaction.atomic():
+        records_job = sync_enqueue_records(object_name="Account", sfdc_ids=["001000000000001AAA"])
+        cycle_job = sync_enqueue_cycle()
+        assert queued_job_ids() == set()  # nothing yet: a rollback would leave no job behind
+    assert queued_job_ids() == {records_job, cycle_job} and cycle_job == CYCLE_JOB_ID
