@@ -47,6 +47,13 @@ class SalesforceIdField(models.CharField):
         except InvalidSalesforceId as exc:
             raise ValidationError(str(exc), code="invalid_sfdc_id") from None
 
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        """Every save stores the 18-character form and refuses a wrong checksum suffix, which
+        the shape-only check constraint cannot see."""
+        value = self.to_python(getattr(model_instance, self.attname))
+        setattr(model_instance, self.attname, value)
+        return value
+
     def get_prep_value(self, value: Any) -> Any:
         value = super().get_prep_value(value)
         if value in (None, ""):

@@ -183,7 +183,8 @@ SYNC_OVERLAP_SECONDS = env_int("SYNC_OVERLAP_SECONDS", 300)
 SYNC_LOCK_TTL_SECONDS = env_int("SYNC_LOCK_TTL_SECONDS", 120)
 # A full sync of an object with more records than this reads it through Bulk API 2.0.
 SYNC_BULK_THRESHOLD = env_int("SYNC_BULK_THRESHOLD", 50000)
-SYNC_BULK_MAX_RECORDS = env_int("SYNC_BULK_MAX_RECORDS", 50000)
+# Rows per Bulk API result download: one download is held in memory while it is applied.
+SYNC_BULK_MAX_RECORDS = env_int("SYNC_BULK_MAX_RECORDS", 10000)
 SYNC_BULK_POLL_SECONDS = float(os.environ.get("SYNC_BULK_POLL_SECONDS", "2"))
 # Full reads of objects with at least SYNC_PARTITION_MIN_RECORDS records are split into this
 # many id ranges, worked by every RQ worker of the `sync` queue (1: one worker reads it whole).

@@ -3,11 +3,16 @@
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.db import connection
 
 
 @pytest.mark.django_db(transaction=True)
 def test_migrate_from_zero_and_back():
-    call_command("migrate", "accounts", "zero", verbosity=0)
+    for app in ("sync", "accounts"):  # every app of the project, then everything again
+        call_command("migrate", app, "zero", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('sync_seen_ids'), to_regclass('accounts_account')")
+        assert cursor.fetchone() == (None, None)
     call_command("migrate", verbosity=0)
     codenames = set(
         Group.objects.get(name="Marketers").permissions.values_list("codename", flat=True)

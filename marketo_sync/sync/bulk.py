@@ -8,6 +8,7 @@ record reads the same whichever API brought it.
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,8 +53,13 @@ def bulk_records(
     *,
     max_records: int,
     poll_seconds: float,
+    page_size: int,
 ) -> Iterator[list[dict]]:
-    """Yield the records of a `queryAll` Bulk 2.0 job, one result page at a time."""
+    """Yield the records of a `queryAll` Bulk 2.0 job in pages of at most `page_size`.
+
+    Each result page (up to `max_records` rows of CSV) is parsed as it is consumed, so memory
+    holds one CSV download and one page of records, whatever the size of the object.
+    """
 
     def bulk_client(sf: Salesforce) -> Any:
         # simple-salesforce exposes the individual job steps only on the type's client
@@ -67,10 +73,12 @@ def bulk_records(
             lambda sf, at=locator: bulk_client(sf).get_query_results(job["id"], at, max_records)
         )
         reader = csv.DictReader(io.StringIO(result["records"]))
-        yield [
+        del result["records"]
+        while page := [
             {name: rest_value(value, field_types.get(name, "")) for name, value in row.items()}
-            for row in reader
-        ]
+            for row in itertools.islice(reader, page_size)
+        ]:
+            yield page
         locator = result["locator"]
         if not locator:
             return

@@ -229,19 +229,22 @@ class ObjectSync:
         Only the download runs ahead in the prefetch thread; the watermark is written here,
         after the caller applied the last page.
         """
-        results = bulk_records(
+        for records in prefetched(self.bulk_read(f"{self.select()} {self.where()}".strip())):
+            yield Page(records, total, "end")
+        if self.highest is not None and self.id_range is None:
+            self.store_highest_watermark()
+
+    def bulk_read(self, soql: str) -> Iterator[list[dict]]:
+        """Records of a Bulk API 2.0 `queryAll` job, in pages, typed as the REST API sends them."""
+        return bulk_records(
             self.client,
             self.mapping.object_name,
-            f"{self.select()} {self.where()}".strip(),
+            soql,
             self.described()["types"],
             max_records=settings.SYNC_BULK_MAX_RECORDS,
             poll_seconds=settings.SYNC_BULK_POLL_SECONDS,
+            page_size=PAGE_SIZE,
         )
-        for records in prefetched(results):
-            for start in range(0, len(records), PAGE_SIZE):
-                yield Page(records[start : start + PAGE_SIZE], total, "end")
-        if self.highest is not None and self.id_range is None:
-            self.store_highest_watermark()
 
     def store_highest_watermark(self) -> None:
         """End of an unordered full read (bulk, or all partitions): the highest record applied."""

@@ -9,6 +9,7 @@ Formula fields change without moving SystemModstamp, so they are re-read on thei
 import logging
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -89,8 +90,7 @@ def reconcile_object(client: SalesforceClient, object_name: str, run: SyncRun) -
         "Id, SystemModstamp"
     soql = f"SELECT {columns} FROM {object_name}"  # noqa: S608 - SOQL
     fetched = 0
-    for page in client.query_pages(soql, include_deleted=True):
-        records = page["records"]
+    for records in remote_records(client, sync, soql):
         fetched += len(records)
         with connection.cursor() as cursor:
             cursor.execute(
@@ -130,6 +130,20 @@ def reconcile_object(client: SalesforceClient, object_name: str, run: SyncRun) -
         fetched=F("fetched") + fetched, deleted=F("deleted") + gone
     )
     SyncState.objects.filter(object_name=object_name).update(last_reconcile_at=timezone.now())
+
+
+def remote_records(client: SalesforceClient, sync: ObjectSync, soql: str) -> Iterator[list]:
+    """Every record of a `queryAll`, a page at a time; through Bulk API 2.0 when the object is
+    large, as a full sync reads it (a few calls instead of one per 2,000 records)."""
+    stream = client.query_pages(soql, include_deleted=True)
+    first = next(stream)
+    if first["totalSize"] <= settings.SYNC_BULK_THRESHOLD:
+        yield first["records"]
+        for page in stream:
+            yield page["records"]
+        return
+    stream.close()
+    yield from sync.bulk_read(soql)
 
 
 def formula_pages(client: SalesforceClient, sync: ObjectSync) -> Iterator[tuple[list, list]]:

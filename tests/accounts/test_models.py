@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Account, Contact
+from marketo_sync.salesforce.ids import normalize_sfdc_id
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,14 @@ def test_bad_id_gives_a_validation_error():
     with pytest.raises(ValidationError) as excinfo:
         account.full_clean()
     assert "is not a Salesforce id" in str(excinfo.value.message_dict["sfdc_id"])
+
+
+def test_saving_a_wrong_checksum_suffix_is_refused_and_15_chars_are_stored_as_18():
+    with pytest.raises(ValidationError, match="checksum suffix should be"), transaction.atomic():
+        Account.objects.create(sfdc_id="0019000000B98deAAC", name="wrong suffix")
+    account = Account.objects.create(sfdc_id="0019000000B98de", name="short form")
+    account.refresh_from_db()
+    assert account.sfdc_id == normalize_sfdc_id("0019000000B98de") != "0019000000B98deAAC"
 
 
 def test_unmodelled_salesforce_fields_are_kept_in_custom_fields():

@@ -25,4 +25,5 @@ def test_benchmarks_run_on_the_tiny_org(tmp_path):
     assert "sync_vs_limit" in figures["full_sync"]
     assert figures["memory"]["peak_rss_mb_tiny"] > 30  # the sync process itself, measured
     assert figures["scaling"]["workers_1_speedup"] == 1.0
+    assert figures["reconcile"]["status"] == ["success"] and figures["reconcile"]["api_calls"] >= 5
     assert figures["scaling"]["workers_2_seconds"] > 0

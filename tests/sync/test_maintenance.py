@@ -21,7 +21,10 @@ def synced(sandbox):
     return sandbox
 
 
-def test_reconcile_catches_purged_and_missing_records(synced):
+@pytest.mark.parametrize("bulk", [False, True], ids=["rest", "bulk-api"])
+def test_reconcile_catches_purged_and_missing_records(synced, settings, bulk):
+    settings.SYNC_BULK_THRESHOLD = 10 if bulk else 50000  # the tiny org's 31 contacts
+    settings.SYNC_BULK_POLL_SECONDS = 0.01
     control = synced.control
     purged = Account.objects.exclude(contacts=None).first()
     control.purge("Account", purged.sfdc_id)
@@ -33,7 +36,9 @@ def test_reconcile_catches_purged_and_missing_records(synced):
     before = (untouched.synced_at, untouched.sfdc_last_modified)
     assert sync_cycle().status == "success"  # an incremental cycle sees neither
     assert not Account.objects.get(pk=purged.pk).is_deleted
+    control.reset_counts()
     runs = sync_reconcile()
+    assert (control.request_counts().get("bulk2", 0) > 0) == bulk
     assert all(run.status == "success" for run in runs), [r.error for r in runs]
     assert Account.objects.get(pk=purged.pk).is_deleted
     assert Contact.objects.filter(sfdc_id=lost_id).exists()
