@@ -126,7 +126,12 @@ def test_redis_restarted_mid_cycle_then_the_next_cycle_converges(sandbox, tmp_pa
         redis.kill()
         redis.wait()
         redis = subprocess.Popen(start, stdout=subprocess.DEVNULL)  # noqa: S603
-        worker.communicate(timeout=120)
+        _, stderr = worker.communicate(timeout=120)
+        assert worker.returncode == 1 and "lock was lost" in stderr  # stopped, said so
+        interrupted = SyncRun.objects.get(object_name="")
+        assert interrupted.status == SyncRun.Status.FAILED
+        assert "two cycles never write at once" in interrupted.error
+        assert not SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists()
         time.sleep(0.5)
         again = run_manage("sync_sfdc", **env)
         assert again.returncode == 0, again.stdout + again.stderr

@@ -26,7 +26,7 @@ from marketo_sync.salesforce.errors import (
     SalesforceError,
 )
 from marketo_sync.sync.crashpoints import crashpoint
-from marketo_sync.sync.engine import SEEN_TABLE, ObjectSync, Page
+from marketo_sync.sync.engine import SEEN_TABLE, ObjectSync, Page, SyncStopped
 from marketo_sync.sync.mapping import OBJECT_ORDER
 from marketo_sync.sync.models import SyncRun, SyncState
 from marketo_sync.sync.partitions import read_in_partitions
@@ -63,6 +63,9 @@ class CycleLock:
         self.ttl = settings.SYNC_LOCK_TTL_SECONDS
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Set when the key is gone or someone else's (Redis restarted, or expired while Redis
+        # was unreachable): the cycle must stop, or two cycles could write at once.
+        self.lost = threading.Event()
         # Compare-and-act in one step, so a lock that expired and was taken by another cycle
         # is never extended or deleted by its former owner.
         self._renew_script = self.redis.register_script(RENEW_IF_OWNER)
@@ -79,7 +82,8 @@ class CycleLock:
         while not self._stop.wait(self.ttl / 4):
             try:
                 if not self._renew_script(keys=[LOCK_KEY], args=[self.token, self.ttl]):
-                    return  # expired and taken by another cycle: stop renewing
+                    self.lost.set()
+                    return
             except RedisError:
                 logger.warning("could not renew the sync lock; retrying")
 
@@ -97,11 +101,12 @@ def cycle_lock_held() -> bool:
 
 
 @contextmanager
-def cycle_lock() -> Iterator[bool]:
+def cycle_lock() -> Iterator[CycleLock | None]:
+    """The held lock, or None when another cycle holds it."""
     lock = CycleLock()
     acquired = lock.acquire()
     try:
-        yield acquired
+        yield lock if acquired else None
     finally:
         if acquired:
             lock.release()
@@ -148,8 +153,8 @@ def sync_cycle(
     job_id: str = "",
 ) -> SyncRun | None:
     """Run one cycle now; None when another cycle holds the lock or the sync is paused."""
-    with cycle_lock() as acquired:
-        if not acquired:
+    with cycle_lock() as lock:
+        if lock is None:
             logger.info("a sync cycle is already running; not starting another")
             return None
         fail_dead_runs()
@@ -163,11 +168,22 @@ def sync_cycle(
             heartbeat_at=started,
             job_id=job_id,
         )
+
+        def after_page(object_name: str, done: int, total: int | None) -> None:
+            if lock.lost.is_set():
+                raise SyncStopped(
+                    "the cycle lock was lost (Redis restarted, or unreachable for longer than "
+                    "its TTL): stopped so that two cycles never write at once; the next cycle "
+                    "resumes from the last committed page"
+                )
+            if progress:
+                progress(object_name, done, total)
+
         client = None
         try:
             client = SalesforceClient.from_settings()
             for object_name in objects or OBJECT_ORDER:
-                run = sync_object(client, object_name, choose_mode(object_name, full), progress)
+                run = sync_object(client, object_name, choose_mode(object_name, full), after_page)
                 crashpoint("between_objects")
                 if run.status != SyncRun.Status.SUCCESS:
                     finish(cycle, client, run.status, run.error)
@@ -216,7 +232,7 @@ def sync_object(
         status, error = SyncRun.Status.SUCCESS, ""
     except SalesforceApiLimitReached as exc:
         status, error = SyncRun.Status.PAUSED, str(exc)
-    except SalesforceError as exc:
+    except (SalesforceError, SyncStopped) as exc:
         status, error = SyncRun.Status.FAILED, str(exc)
     run.refresh_from_db()
     run.api_calls += client.api_calls - calls_before  # helpers of a partitioned read add theirs

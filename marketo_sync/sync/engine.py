@@ -46,7 +46,11 @@ SEEN_TABLE = "sync_seen_ids"
 RESTARTABLE = {"INVALID_FIELD", "INVALID_QUERY_LOCATOR"}
 MAX_RESTARTS = 2
 
-__all__ = ["SEEN_TABLE", "ObjectSync", "Page", "PageOutcome", "prefetched"]
+__all__ = ["SEEN_TABLE", "ObjectSync", "Page", "PageOutcome", "SyncStopped", "prefetched"]
+
+
+class SyncStopped(Exception):
+    """Raised between pages to end a run early; the pages already committed stay applied."""
 
 
 @dataclass(frozen=True)
