@@ -177,8 +177,7 @@ class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, admin.ModelAdmin):
     fieldsets = (
         (
             "Account data (from Salesforce; editable locally)",
-            {"fields": ACCOUNT_COLUMNS, "description": ACCOUNT_WARNING,
-             "classes": ["local-edit"]},
+            {"fields": ACCOUNT_COLUMNS, "classes": ["local-edit"]},  # warned above the form
         ),
         ("Local edits", {"fields": ("locally_edited_at", "locally_edited_by", "divergence")}),
         ("Salesforce (read-only)", {"fields": SYSTEM_READONLY}),
