@@ -32,11 +32,12 @@ def checksum_suffix(id15: str) -> str:
     return "".join(suffix)
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=8192)
 def normalize_sfdc_id(value: str) -> str:
     """Return the 18-character form of a 15- or 18-character id, or raise InvalidSalesforceId.
 
-    Cached: a sync normalises each id of a page several times (record, lookups, query params).
+    Cached for a few pages' ids: a sync normalises each id of a page several times (record,
+    lookups, query parameters); a bounded cache keeps memory flat in the size of the org.
     """
     if not isinstance(value, str) or not _ID_RE.match(value):
         raise InvalidSalesforceId(

@@ -7,7 +7,6 @@ record reads the same whichever API brought it.
 """
 
 import csv
-import io
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -72,8 +71,9 @@ def bulk_records(
         result = client.call(
             lambda sf, at=locator: bulk_client(sf).get_query_results(job["id"], at, max_records)
         )
-        reader = csv.DictReader(io.StringIO(result["records"]))
-        del result["records"]
+        # Lines of the one download (csv joins quoted newlines back); a StringIO would copy
+        # the whole text again, four bytes a character.
+        reader = csv.DictReader(result.pop("records").splitlines(keepends=True))
         while page := [
             {name: rest_value(value, field_types.get(name, "")) for name, value in row.items()}
             for row in itertools.islice(reader, page_size)

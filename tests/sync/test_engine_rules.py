@@ -269,3 +269,17 @@ def test_a_field_removed_in_salesforce_does_not_block_retries_of_quarantined_rec
     assert run.status == SyncRun.Status.SUCCESS
     assert SyncError.objects.get(sfdc_id=account.sfdc_id).resolved_at is not None
     assert "Retired__c" not in SyncState.objects.get(object_name="Account").describe["fields"]
+
+
+def test_bulk_csv_values_with_quotes_commas_and_newlines_arrive_intact(sandbox, settings):
+    settings.SYNC_BULK_THRESHOLD = 10
+    settings.SYNC_BULK_MAX_RECORDS = 7
+    settings.SYNC_BULK_POLL_SECONDS = 0.01
+    cycle()
+    contact = Contact.objects.filter(sfdc_type="contact").order_by("sfdc_id")[3]
+    awkward = 'Head of "R&D", EMEA\nSecond line\r\nThird, with a trailing quote"'
+    sandbox.control.update("Contact", contact.sfdc_id, {"Title": awkward})
+    run = cycle(full=True)
+    assert sandbox.control.request_counts().get("bulk2", 0) > 0
+    contact.refresh_from_db()
+    assert contact.title == awkward and run.updated >= 1
