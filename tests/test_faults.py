@@ -56,6 +56,17 @@ def test_html_in_names_is_stored_verbatim(sandbox):
     assert Account.objects.get(sfdc_id=account_id).name == "<script>alert(1)</script>"
 
 
+def test_an_unknown_picklist_value_is_kept_not_quarantined(sandbox):
+    """Salesforce itself stores values outside an unrestricted picklist (imports, API writes):
+    they are real data, so they are kept as sent rather than quarantined."""
+    account_id = sandbox.control.create(
+        "Account", {"Name": "Odd Industry Ltd", "Industry": "Quantum Basket Weaving"}
+    )
+    assert sync_cycle().status == "success"
+    assert Account.objects.get(sfdc_id=account_id).industry == "Quantum Basket Weaving"
+    assert not SyncError.objects.filter(sfdc_id=account_id).exists()
+
+
 def test_postgres_connection_dropped_mid_page_fails_cleanly_then_converges(sandbox):
     sandbox.control.set_page_size(5)
     sandbox.control.inject_fault("latency", count=1, path="/query/01g", seconds=1.5)

@@ -193,6 +193,29 @@ def test_expired_session_mid_run_and_503s_are_survived(sandbox):
 
 
 @pytest.mark.faults
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [("lock_row", {}), ("latency", {"seconds": 1.5}), ("drop_connection", {})],
+    ids=["UNABLE_TO_LOCK_ROW", "slower-than-the-read-timeout", "connection-dropped-mid-page"],
+)
+def test_transient_faults_mid_page_are_retried_and_the_copy_equals_the_org(
+    sandbox, settings, kind, options
+):
+    settings.SALESFORCE_READ_TIMEOUT = 0.5
+    cycle()
+    for contact in Contact.objects.filter(sfdc_type="contact").order_by("sfdc_id")[:12]:
+        sandbox.control.update("Contact", contact.sfdc_id, {"Title": f"Changed {contact.pk}"})
+    sandbox.control.set_page_size(5)
+    sandbox.control.inject_fault(kind, count=2, path="/query/01g", **options)
+    run = cycle()
+    assert sandbox.control.request_counts()["query_more"] >= 4  # the faults hit page fetches
+    assert run.updated >= 12
+    changed = Contact.objects.filter(title__startswith="Changed ")
+    assert changed.count() == 12
+    assert all(c.title == f"Changed {c.pk}" for c in changed)
+
+
+@pytest.mark.faults
 def test_request_limit_pauses_and_the_next_cycle_completes(sandbox):
     cycle()
     sandbox.control.create("Account", {"Name": "After The Pause"})
