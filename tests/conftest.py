@@ -4,11 +4,14 @@ import django_rq
 import pytest
 from django.conf import settings
 
+from marketo_sync.salesforce import client as client_module
+
 pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.workers",
     "tests.fixtures.users",
     "tests.fixtures.browser",
+    "tests.fixtures.sync",
 ]
 
 
@@ -20,3 +23,12 @@ def clean_redis():
     connection.flushdb()
     yield connection
     connection.flushdb()
+
+
+@pytest.fixture(autouse=True)
+def fresh_salesforce_token():
+    """Every test logs in to its own sandbox org: no access token cached by an earlier test
+    is used, and none is left for the next one."""
+    client_module._token_cache.clear()
+    yield
+    client_module._token_cache.clear()

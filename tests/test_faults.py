@@ -21,10 +21,6 @@ from tests.fixtures.workers import ROOT, child_environment, run_manage
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def fresh_token_cache():
-    client_module._token_cache.clear()
-
 
 HOSTILE = [
     ("Name", "x" * 100_000, "characters long"),

@@ -11,10 +11,8 @@ from django.urls import reverse
 
 from accounts.conversion import MAX_PEOPLE_PER_CONVERSION, conversion_request, conversion_run
 from accounts.models import Account, Contact, PersonConversion, SalesforceUser
-from marketo_sync.salesforce import client as client_module
 from marketo_sync.salesforce.convert import ConvertOptions, envelope
 from marketo_sync.salesforce.errors import SalesforceError
-from marketo_sync.sync.cycle import sync_cycle
 from tests.fixtures.users import create_marketer, grant
 from tests.fixtures.workers import run_worker
 
@@ -23,15 +21,6 @@ OPTIONS = ConvertOptions(converted_status="Closed - Converted")
 CHANGELIST = "admin:accounts_contact_changelist"
 
 
-@pytest.fixture(autouse=True)
-def fresh_token_cache():
-    client_module._token_cache.clear()
-
-
-@pytest.fixture
-def synced(sandbox):
-    assert sync_cycle().status == "success"
-    return sandbox
 
 
 @pytest.fixture

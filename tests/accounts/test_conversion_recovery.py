@@ -24,7 +24,6 @@ from accounts.conversion import (
 )
 from accounts.models import Account, Contact, Opportunity, PersonConversion
 from activities.models import Activity
-from marketo_sync.salesforce import client as client_module
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.convert import ConvertOptions, convert_lead
 from marketo_sync.sync.cycle import sync_cycle, sync_object
@@ -35,15 +34,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 OPTIONS = ConvertOptions(converted_status="Closed - Converted")
 
 
-@pytest.fixture(autouse=True)
-def fresh_token_cache():
-    client_module._token_cache.clear()
-
-
-@pytest.fixture
-def synced(sandbox):
-    assert sync_cycle().status == "success"
-    return sandbox
 
 
 def remote_counts(control) -> dict[str, int]:

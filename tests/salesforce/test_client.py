@@ -14,13 +14,6 @@ from marketo_sync.salesforce.errors import (
 )
 
 
-@pytest.fixture(autouse=True)
-def fresh_token_cache():
-    client_module._token_cache.clear()
-    yield
-    client_module._token_cache.clear()
-
-
 def count(client: SalesforceClient, soql: str = "SELECT COUNT() FROM Account") -> int:
     return client.call(lambda sf: sf.query(soql))["totalSize"]
 

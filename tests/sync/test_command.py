@@ -3,16 +3,11 @@
 import pytest
 from django.core.management import call_command
 
-from marketo_sync.salesforce import client as client_module
 from marketo_sync.sync.models import SyncRun
 from tests.fixtures.workers import run_manage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-@pytest.fixture(autouse=True)
-def fresh_token_cache():
-    client_module._token_cache.clear()
 
 
 def test_a_sync_prints_one_summary_line(sandbox):

@@ -4,26 +4,15 @@ import pytest
 
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from activities.models import Activity
-from marketo_sync.salesforce import client as client_module
 from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.models import SyncError, SyncRun, SyncState
 from tests.fixtures.sandbox import sandbox_login
+from tests.fixtures.sync import cycle
 from tests.sandbox.test_server import convert
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
-def fresh_token_cache():
-    client_module._token_cache.clear()
-
-
-def cycle(**kwargs) -> SyncRun:
-    run = sync_cycle(**kwargs)
-    assert run is not None
-    run.refresh_from_db()
-    assert run.status == SyncRun.Status.SUCCESS, run.error
-    return run
 
 
 def test_full_sync_mirrors_the_org(sandbox):

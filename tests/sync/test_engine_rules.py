@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from activities.models import Activity
-from marketo_sync.salesforce import client as client_module
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.sync.cycle import mark_missing_as_deleted, sync_cycle, sync_object
 from marketo_sync.sync.engine import ObjectSync
@@ -18,22 +17,12 @@ from marketo_sync.sync.mapping import MAPPINGS, converter_for
 from marketo_sync.sync.models import SyncError, SyncRun, SyncState
 from marketo_sync.sync.sync_errors import sync_errors_record, sync_errors_resolve
 from tests.fixtures.sandbox import sandbox_login
+from tests.fixtures.sync import cycle
 from tests.sandbox.test_server import convert
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
-def fresh_token_cache():
-    client_module._token_cache.clear()
-
-
-def cycle(**kwargs) -> SyncRun:
-    run = sync_cycle(**kwargs)
-    assert run is not None
-    run.refresh_from_db()
-    assert run.status == SyncRun.Status.SUCCESS, run.error
-    return run
 
 
 def local_matches_remote(control, object_name: str, sample: int = 5) -> None:

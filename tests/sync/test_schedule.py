@@ -7,7 +7,6 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from marketo_sync.salesforce import client as client_module
 from marketo_sync.sync.cycle import cycle_lock, fail_dead_runs, sync_cycle
 from marketo_sync.sync.jobs import tick
 from marketo_sync.sync.models import SyncRun, SyncState
@@ -22,10 +21,6 @@ from marketo_sync.sync.services import (
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-@pytest.fixture(autouse=True)
-def fresh_token_cache():
-    client_module._token_cache.clear()
 
 
 def queued_job_ids() -> set[str]:

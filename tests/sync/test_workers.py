@@ -13,7 +13,6 @@ from rq.job import JobStatus
 
 from accounts.models import Account, Contact
 from activities.models import Activity
-from marketo_sync.salesforce import client as client_module
 from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.models import SyncRun
 from marketo_sync.sync.services import (
@@ -26,10 +25,6 @@ from tests.fixtures.workers import run_manage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-@pytest.fixture(autouse=True)
-def fresh_token_cache():
-    client_module._token_cache.clear()
 
 
 def test_cycle_runs_on_a_real_rq_worker(sandbox, burst_worker):
