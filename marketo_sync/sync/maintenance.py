@@ -158,31 +158,42 @@ def formula_pages(client: SalesforceClient, sync: ObjectSync) -> Iterator[tuple[
 
 
 def refresh_formulas(client: SalesforceClient, object_name: str, run: SyncRun) -> None:
-    """Changed formula values update the account (modstamp untouched) and log activities."""
+    """Changed formula values update the rows (modstamp untouched); on accounts they are
+    account data and log Change Data Value. A formula the copy never had (newly visible to the
+    sync user) is filled in silently: nothing changed for the marketer."""
     sync = ObjectSync(client, object_name, run)
-    model = sync.mapping.model
+    mapping = sync.mapping
+    model = mapping.model
     for formulas, records in formula_pages(client, sync):
         by_id = {r["Id"]: r for r in records}
         with transaction.atomic():
             rows = list(
-                model.objects.select_for_update().filter(sfdc_id__in=by_id, is_deleted=False)
+                model.objects.select_for_update()
+                .filter(**{f"{mapping.key}__in": by_id}, is_deleted=False)
+                .order_by(mapping.key)
             )
             changed_rows, changes_by_account = [], {}
             for row in rows:
-                remote = by_id[row.sfdc_id]
+                remote = by_id[getattr(row, mapping.key)]
                 changes = [
                     (name, row.custom_fields.get(name), remote.get(name))
                     for name in formulas
-                    if row.custom_fields.get(name) != remote.get(name)
+                    if name not in row.custom_fields or row.custom_fields[name] != remote.get(name)
                 ]
                 if not changes:
                     continue
+                seen_before = [change for change in changes if change[0] in row.custom_fields]
+                if mapping.tracks_changes and seen_before:
+                    changes_by_account[row.pk] = seen_before
                 for name, _, value in changes:
                     row.custom_fields[name] = value
-                    row.sfdc_values[name] = value
+                    if mapping.tracks_changes:
+                        row.sfdc_values[name] = value
                 changed_rows.append(row)
-                changes_by_account[row.pk] = changes
-            model.objects.bulk_update(changed_rows, ["custom_fields", "sfdc_values"])
+            model.objects.bulk_update(
+                changed_rows,
+                ["custom_fields", "sfdc_values"] if mapping.tracks_changes else ["custom_fields"],
+            )
             logged = change_data_value_log(
                 changes_by_account=changes_by_account,
                 source=Activity.Source.SFDC_SYNC,

@@ -290,6 +290,6 @@ OBJECT_ORDER = ("User", "Account", "Lead", "Contact", "Opportunity")
 
 # The account fields a marketer sees and may edit locally, by Salesforce API name.
 ACCOUNT_FIELDS = MAPPINGS["Account"].columns
-# Objects whose formula fields are re-read on their own schedule: an account's formula change is
-# account data and logs Change Data Value like any other account change.
-FORMULA_OBJECTS = ("Account",)
+# Objects whose formula fields are re-read on their own schedule (their changes do not move
+# SystemModstamp); an account's formula change logs Change Data Value like any account change.
+FORMULA_OBJECTS = OBJECT_ORDER

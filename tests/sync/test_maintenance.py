@@ -57,12 +57,24 @@ def test_formula_change_is_refreshed_and_logs_activities(synced):
     assert sync_cycle().status == "success"
     account.refresh_from_db()
     assert account.custom_fields["AnnualRevenueBand__c"] != "Whale"  # modstamp did not move
-    (run,) = sync_formula_refresh()
+    runs = {run.object_name: run for run in sync_formula_refresh()}
+    assert set(runs) == {"User", "Account", "Lead", "Contact", "Opportunity"}
     account.refresh_from_db()
     assert account.custom_fields["AnnualRevenueBand__c"] == "Whale"
     assert account.sfdc_last_modified == modstamp
     logged = Activity.objects.filter(attribute="AnnualRevenueBand__c", new_value="Whale")
-    assert logged.count() == contacts == run.activities_logged
+    assert logged.count() == contacts == runs["Account"].activities_logged
+
+
+def test_a_formula_the_copy_never_had_is_filled_in_without_activities(synced):
+    account = Account.objects.exclude(contacts=None).first()
+    value = account.custom_fields.pop("AnnualRevenueBand__c")
+    account.save()
+    runs = {run.object_name: run for run in sync_formula_refresh()}
+    account.refresh_from_db()
+    assert account.custom_fields["AnnualRevenueBand__c"] == value
+    assert runs["Account"].updated == 1 and runs["Account"].activities_logged == 0
+    assert not Activity.objects.filter(attribute="AnnualRevenueBand__c").exists()
 
 
 def test_a_late_commit_with_an_earlier_modstamp_is_not_missed(synced):
