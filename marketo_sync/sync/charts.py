@@ -41,29 +41,39 @@ LINE_COLOURS = ("#417690", "#c9a227", "#ba2121", "#5b8c3a", "#7a4fa0")
 
 
 def backlog_chart_svg(series: dict[str, list[tuple[int, int]]]) -> SafeString:
-    """One line per object: backlog (records waiting) per cycle, oldest left."""
+    """One line per object: backlog (records waiting) per cycle, oldest left.
+
+    Every measurement is also drawn as a dot, so an object measured once (the first
+    incremental cycle after a full sync) is visible too, not a line of a single point.
+    """
     points = [value for values in series.values() for _, value in values]
     if not points:
         return format_html("<p>{}</p>", "No backlog measured yet.")
     peak = max(max(points), 1)
     width = max((len(values) for values in series.values()), default=1)
     step = (WIDTH - 2 * PAD) / max(width - 1, 1)
-    lines = []
+    shapes = []
     for index, (name, values) in enumerate(sorted(series.items())):
-        coordinates = " ".join(
-            f"{PAD + position * step:.1f},{HEIGHT - PAD - (HEIGHT - 2 * PAD) * value / peak:.1f}"
-            for position, (_, value) in enumerate(values)
-        )
         colour = LINE_COLOURS[index % len(LINE_COLOURS)]
-        lines.append((coordinates, colour, name, PAD + index * 110, colour, name))
+        coordinates = [
+            (round(PAD + position * step, 1),
+             round(HEIGHT - PAD - (HEIGHT - 2 * PAD) * value / peak, 1), value)
+            for position, (_, value) in enumerate(values)
+        ]
+        shapes.append(format_html(
+            '<polyline points="{}" fill="none" stroke="{}" stroke-width="2"><title>{}</title>'
+            '</polyline>{}<text x="{}" y="{}" font-size="11" fill="{}">{}</text>',
+            " ".join(f"{x},{y}" for x, y, _ in coordinates), colour, name,
+            format_html_join(
+                "", '<circle cx="{}" cy="{}" r="3" fill="{}"><title>{}: {} waiting</title>'
+                "</circle>",
+                ((x, y, colour, name, value) for x, y, value in coordinates),
+            ),
+            PAD + index * 110, HEIGHT - 4, colour, name,
+        ))
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" '
-        'aria-label="Backlog per object">{}</svg>',
-        WIDTH, HEIGHT,
-        format_html_join(
-            "",
-            '<polyline points="{}" fill="none" stroke="{}" stroke-width="2"><title>{}</title>'
-            '</polyline><text x="{}" y="{}" font-size="11" fill="{}">{}</text>',
-            ((c, col, n, x, HEIGHT - 4, col2, n2) for c, col, n, x, col2, n2 in lines),
-        ),
+        'aria-label="Backlog per object"><text x="{}" y="14" font-size="11">max {} records'
+        "</text>{}</svg>",
+        WIDTH, HEIGHT, PAD, peak, format_html_join("", "{}", ((shape,) for shape in shapes)),
     )

@@ -65,7 +65,7 @@ def test_marketer_edits_account_from_a_contact_until_salesforce_overwrites(
     assert "A sync cycle was queued" in page.inner_text(".messagelist")
     burst_worker()
     page.reload()
-    assert "1 local edits overwritten" in page.inner_text("#sync-summary")
+    assert "1 local edit overwritten" in page.inner_text("#sync-summary")
     screenshot(page, "sync-status")
 
     page.goto(f"{admin}/accounts/contact/{second.pk}/change/")

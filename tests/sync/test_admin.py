@@ -39,7 +39,7 @@ def test_marketers_see_the_status_without_the_buttons(marketer_client, cycles):
     assert "10700</strong> calls remaining" in text
     assert "150 records fetched with 10 API calls" in text
     assert "2 local edits overwritten" in text
-    assert "1 accounts skipped by the 5,000-contact activity rule" in text
+    assert "1 account skipped by the 5,000-contact activity rule" in text
     assert "1 record error open" in text
     assert "Next scheduled cycle" in text
     assert "<svg" in text and "<script>alert" not in text
