@@ -9,6 +9,7 @@ record reads the same whichever API brought it.
 import csv
 import itertools
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from simple_salesforce import Salesforce
@@ -57,7 +58,8 @@ def bulk_records(
     """Yield the records of a `queryAll` Bulk 2.0 job in pages of at most `page_size`.
 
     Each result page (up to `max_records` rows of CSV) is parsed as it is consumed, so memory
-    holds one CSV download and one page of records, whatever the size of the object.
+    holds two CSV downloads (this one and the next) and one page of records, whatever the size
+    of the object.
     """
 
     def bulk_client(sf: Salesforce) -> Any:
@@ -66,19 +68,27 @@ def bulk_records(
 
     job = client.call(lambda sf: bulk_client(sf).create_job(Operation.query_all, soql))
     client.call(lambda sf: bulk_client(sf).wait_for_job(job["id"], True, poll_seconds))
-    locator = ""
-    while True:
-        result = client.call(
-            lambda sf, at=locator: bulk_client(sf).get_query_results(job["id"], at, max_records)
+
+    def download(locator: str) -> dict:
+        return client.call(
+            lambda sf: bulk_client(sf).get_query_results(job["id"], locator, max_records)
         )
-        # Lines of the one download (csv joins quoted newlines back); a StringIO would copy
-        # the whole text again, four bytes a character.
-        reader = csv.DictReader(result.pop("records").splitlines(keepends=True))
-        while page := [
-            {name: rest_value(value, field_types.get(name, "")) for name, value in row.items()}
-            for row in itertools.islice(reader, page_size)
-        ]:
-            yield page
-        locator = result["locator"]
-        if not locator:
-            return
+
+    # The next result page downloads while this one is parsed and written: the locator is
+    # known as soon as a page arrives. At most two downloads are held at once.
+    downloader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-download")
+    try:
+        pending: Future | None = downloader.submit(download, "")
+        while pending is not None:
+            result = pending.result()
+            pending = downloader.submit(download, result["locator"]) if result["locator"] else None
+            # Lines of the one download (csv joins quoted newlines back); a StringIO would copy
+            # the whole text again, four bytes a character.
+            reader = csv.DictReader(result.pop("records").splitlines(keepends=True))
+            while page := [
+                {name: rest_value(value, field_types.get(name, "")) for name, value in row.items()}
+                for row in itertools.islice(reader, page_size)
+            ]:
+                yield page
+    finally:
+        downloader.shutdown(wait=False, cancel_futures=True)

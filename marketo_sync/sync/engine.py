@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -37,6 +38,8 @@ from marketo_sync.sync.sync_errors import sync_errors_record, sync_errors_resolv
 from marketo_sync.sync.writers import LeadWriter, PageOutcome, PreparedRow, RecordWriter
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+U = TypeVar("U")
 
 DESCRIBE_MAX_AGE = timedelta(days=1)
 IDS_PER_QUERY = 200
@@ -46,7 +49,9 @@ SEEN_TABLE = "sync_seen_ids"
 RESTARTABLE = {"INVALID_FIELD", "INVALID_QUERY_LOCATOR"}
 MAX_RESTARTS = 2
 
-__all__ = ["SEEN_TABLE", "ObjectSync", "Page", "PageOutcome", "SyncStopped", "prefetched"]
+__all__ = [
+    "SEEN_TABLE", "ObjectSync", "Page", "PageOutcome", "PreparedPage", "SyncStopped", "prefetched",
+]
 
 
 class SyncStopped(Exception):
@@ -54,20 +59,33 @@ class SyncStopped(Exception):
 
 
 @dataclass(frozen=True)
+class PreparedPage:
+    """A page checked and converted without the database: rows to write, records to quarantine."""
+
+    records: list[dict]
+    rows: list[PreparedRow]
+    bad: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Page:
-    """Records of one page and how they move the watermark.
+    """Records of one page (raw, or already prepared) and how they move the watermark.
 
     `watermark`: "page" (ordered stream: this page's last record), "end" (bulk: the highest
     seen, stored when the stream ends) or "none" (fetched by id).
     """
 
-    records: list[dict]
+    records: list[dict] | PreparedPage
     total: int | None
     watermark: str
 
 
-def prefetched(pages: Iterator[dict]) -> Iterator[dict]:
-    """Fetch the next page in a thread while the caller writes the current one."""
+def prefetched(pages: Iterator[T], prepare: Callable[[T], U]) -> Iterator[U]:
+    """Fetch and prepare the next page in a thread while the caller writes the current one.
+
+    The database waits of the writing thread release the GIL, so the preparation (parsing,
+    checking and converting every value) runs during them instead of after them.
+    """
     handoff: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
     done = object()
@@ -75,9 +93,10 @@ def prefetched(pages: Iterator[dict]) -> Iterator[dict]:
     def fetch() -> None:
         try:
             for page in pages:
+                ready = prepare(page)
                 while not stop.is_set():
                     try:
-                        handoff.put(page, timeout=0.2)
+                        handoff.put(ready, timeout=0.2)
                         break
                     except queue.Full:
                         continue
@@ -216,8 +235,8 @@ class ObjectSync:
                     yield from self.bulk_pages(total)
                     return
                 yield Page(first["records"], total, "page")
-                for raw in prefetched(stream):
-                    yield Page(raw["records"], total, "page")
+                for prepared in prefetched(stream, lambda raw: self.prepare(raw["records"])):
+                    yield Page(prepared, total, "page")
                 return
             except SalesforceRequestError as exc:
                 if exc.error_code not in RESTARTABLE or restarts >= MAX_RESTARTS:
@@ -233,8 +252,9 @@ class ObjectSync:
         Only the download runs ahead in the prefetch thread; the watermark is written here,
         after the caller applied the last page.
         """
-        for records in prefetched(self.bulk_read(f"{self.select()} {self.where()}".strip())):
-            yield Page(records, total, "end")
+        soql = f"{self.select()} {self.where()}".strip()
+        for prepared in prefetched(self.bulk_read(soql), self.prepare):
+            yield Page(prepared, total, "end")
         if self.highest is not None and self.id_range is None:
             self.store_highest_watermark()
 
@@ -279,10 +299,16 @@ class ObjectSync:
 
     # -- applying ----------------------------------------------------------------------------
 
-    def prepare(self, records: list[dict], outcome: PageOutcome) -> list[PreparedRow]:
-        """Valid rows of a page; bad ones become SyncErrors (quarantined, not dropped)."""
-        prepared: list[PreparedRow] = []
+    def prepare(self, records: list[dict]) -> PreparedPage:
+        """Check keys and convert values without touching the database (thread-safe).
+
+        A record without a valid Id or SystemModstamp is quarantined by `apply_page`; one with
+        a value that cannot be stored carries its error into the writer, which quarantines it
+        only if it is a Salesforce update (an unchanged record keeps what is stored).
+        """
+        rows: list[PreparedRow] = []
         bad: dict[str, str] = {}
+        convert = self.mapping.convert
         for record in records:
             raw_id = record.get("Id") or ""
             try:
@@ -290,11 +316,16 @@ class ObjectSync:
                 modstamp = parse_datetime(record.get("SystemModstamp"))
                 if not sfdc_id or modstamp is None:
                     raise BadRecord("Id and SystemModstamp are required")
-                prepared.append(PreparedRow(record, sfdc_id, modstamp))
             except BadRecord as exc:
                 bad[str(raw_id)[:18]] = str(exc)
-        self.quarantine(bad, outcome)
-        return prepared
+                continue
+            row = PreparedRow(record, sfdc_id, modstamp)
+            try:
+                row.values = convert(record)
+            except BadRecord as exc:
+                row.error = str(exc)
+            rows.append(row)
+        return PreparedPage(records, rows, bad)
 
     def quarantine(self, bad: dict[str, str], outcome: PageOutcome) -> None:
         outcome.errors += len(bad)
@@ -315,13 +346,17 @@ class ObjectSync:
                 after_page(done)
         return done
 
-    def apply_page(self, records: list[dict], *, watermark: str = "none") -> PageOutcome:
+    def apply_page(
+        self, records: list[dict] | PreparedPage, *, watermark: str = "none"
+    ) -> PageOutcome:
         """Write one page in one transaction; `watermark` as in `Page`."""
-        outcome = PageOutcome(fetched=len(records))
+        page = records if isinstance(records, PreparedPage) else self.prepare(records)
+        outcome = PageOutcome(fetched=len(page.records))
+        rows = page.rows
         with transaction.atomic():
             if self.track_seen:
-                self.remember_seen(records)
-            rows = self.prepare(records, outcome)
+                self.remember_seen(page.records)
+            self.quarantine(page.bad, outcome)
             writer = LeadWriter(self) if self.mapping.object_name == "Lead" else RecordWriter(self)
             fine = writer.write(rows, outcome)
             sync_errors_resolve(object_name=self.mapping.object_name, sfdc_ids=fine)

@@ -71,7 +71,7 @@ def sync_errors_resolve(*, object_name: str, sfdc_ids: Iterable[str]) -> None:
     ids = list(sfdc_ids)
     if ids:
         SyncError.objects.filter(
-            object_name=object_name, sfdc_id__in=ids, resolved_at__isnull=True
+            object_name=object_name, sfdc_id__any_of=ids, resolved_at__isnull=True
         ).update(resolved_at=timezone.now())
 
 

@@ -44,10 +44,23 @@ class PageOutcome:
 
 @dataclass
 class PreparedRow:
+    """A record with its checked key and, converted ahead of the write, its column values.
+
+    The conversion is pure (no database), so it runs in the prefetch thread while the page
+    before is being written; a value that cannot be stored leaves `error` instead.
+    """
+
     record: dict
     sfdc_id: str
     modstamp: datetime
     values: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+    def converted(self) -> dict[str, Any]:
+        """The column values, or the record's BadRecord; each row is written once."""
+        if self.error:
+            raise BadRecord(self.error)
+        return self.values
 
 
 def quoted_table(model: type[models.Model]) -> str:
@@ -105,7 +118,7 @@ def lookup_ids(rows: list[PreparedRow], field_name: str, model: type[models.Mode
             ids.add(value)
     if not ids:
         return {}
-    return dict(model.objects.filter(sfdc_id__in=ids).values_list("sfdc_id", "pk"))
+    return dict(model.objects.filter(sfdc_id__any_of=ids).values_list("sfdc_id", "pk"))
 
 
 def reassign_related(model: type[models.Model], pairs: list[tuple[int, int]]) -> None:
@@ -169,7 +182,7 @@ class RecordWriter:
         # wait for each other instead of deadlocking.
         rows = (
             self.model.objects.select_for_update(of=("self",))
-            .filter(**{f"{mapping.key}__in": ids})
+            .filter(**{f"{mapping.key}__any_of": ids})
             .order_by(mapping.key)
             .values(*columns)
         )
@@ -206,7 +219,7 @@ class RecordWriter:
                     if deleted and master:
                         merged.append((row.sfdc_id, master))  # idempotent: nothing left to move
                     continue
-                values = mapping.convert(row.record)
+                values = row.converted()
                 account_sfdc_id = clean_id(row.record.get("AccountId"))
             except BadRecord as exc:
                 bad[row.sfdc_id] = str(exc)
@@ -379,7 +392,7 @@ class LeadWriter:
         by_lead = {
             p["sfdc_lead_id"]: p
             for p in Contact.objects.select_for_update()
-            .filter(sfdc_lead_id__in=[r.sfdc_id for r in rows])
+            .filter(sfdc_lead_id__any_of=[r.sfdc_id for r in rows])
             .values("pk", "sfdc_lead_id", "sfdc_id", "sfdc_type", "sfdc_lead_last_modified",
                     "is_deleted", "master_record_sfdc_id")
         }
@@ -402,7 +415,7 @@ class LeadWriter:
                     if deleted and master:
                         merged.append((row.sfdc_id, master))
                     continue
-                values = self.mapping.convert(row.record)
+                values = row.converted()
                 converted_contact = (
                     clean_id(row.record.get("ConvertedContactId"))
                     if row.record.get("IsConverted")
