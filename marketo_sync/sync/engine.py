@@ -120,6 +120,17 @@ def prefetched(pages: Iterator[T], prepare: Callable[[T], U]) -> Iterator[U]:
         stop.set()
 
 
+def relax_commit_durability() -> None:
+    """This transaction's commit does not wait for its WAL to reach the disk.
+
+    Safe for a page: its watermark is in the same transaction, so a page that a database crash
+    loses is lost together with the watermark that covers it, and the next run reads it again.
+    It saves a disk flush per page (about a tenth of a full sync's time here).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 class ObjectSync:
     """Pull one Salesforce object into its model for one run."""
 
@@ -354,6 +365,7 @@ class ObjectSync:
         outcome = PageOutcome(fetched=len(page.records))
         rows = page.rows
         with transaction.atomic():
+            relax_commit_durability()
             if self.track_seen:
                 self.remember_seen(page.records)
             self.quarantine(page.bad, outcome)

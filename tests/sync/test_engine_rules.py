@@ -272,3 +272,23 @@ def test_bulk_csv_values_with_quotes_commas_and_newlines_arrive_intact(sandbox, 
     assert sandbox.control.request_counts().get("bulk2", 0) > 0
     contact.refresh_from_db()
     assert contact.title == awkward and run.updated >= 1
+
+
+def test_page_commits_skip_the_disk_flush_and_nothing_else_does(sandbox, monkeypatch):
+    from marketo_sync.sync import writers
+
+    seen: list[str] = []
+    write = writers.RecordWriter.write
+
+    def observed(self, rows, outcome):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            seen.append(cursor.fetchone()[0])
+        return write(self, rows, outcome)
+
+    monkeypatch.setattr(writers.RecordWriter, "write", observed)
+    cycle(objects=["User", "Account"])
+    assert seen and set(seen) == {"off"}
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"  # SET LOCAL: only inside each page's transaction
