@@ -86,6 +86,36 @@ class Sandbox:
         self.process.wait(timeout=30)
 
 
+def process_cpu_seconds(pids: set[int] | None = None, name_prefix: str = "") -> float:
+    """User + system CPU of the processes with these pids or whose name starts with the prefix.
+
+    PostgreSQL's backends and the sandbox are other processes: their CPU is what the worker's
+    own rusage cannot see.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat_file.read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        pid = int(stat_file.parent.name)
+        if (pids and pid in pids) or (name_prefix and name.startswith(name_prefix)):
+            fields = text[text.rindex(")") + 2 :].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def cpu_snapshot(sandbox: Sandbox) -> dict[str, float]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "worker": usage.ru_utime + usage.ru_stime,
+        "postgres": process_cpu_seconds(name_prefix="postgres"),
+        "sandbox": process_cpu_seconds(pids={sandbox.process.pid}),
+    }
+
+
 def bench_full_sync(sandbox: Sandbox) -> dict:
     """Fetch-only vs COPY-only vs the product's full sync, on the same Contact rows."""
     from django.db import connection, transaction
@@ -137,17 +167,29 @@ def bench_full_sync(sandbox: Sandbox) -> dict:
 
     copy_seconds, _ = timed(copy_all)
     client_module._token_cache.clear()
+    cpu_before = cpu_snapshot(sandbox)
     sync_seconds, cycle = timed(lambda: sync_cycle(full=True))
+    cpu = {
+        name: round(value - cpu_before[name], 1) for name, value in cpu_snapshot(sandbox).items()
+    }
     cycle.refresh_from_db()
     fetch_rate, copy_rate, sync_rate = (
         fetched / fetch_seconds, fetched / copy_seconds, cycle.fetched / sync_seconds,
     )
+    # The fastest this machine could run the same work: every CPU second the sync cost (worker,
+    # PostgreSQL, sandbox) spread perfectly over all cores.
+    floor_seconds = sum(cpu.values()) / (os.cpu_count() or 1)
     return {
         "records": total,
         "fetch_only_records_per_s": round(fetch_rate),
         "copy_only_records_per_s": round(copy_rate),
         "full_sync_records_per_s": round(sync_rate),
         "sync_vs_limit": round(sync_rate / min(fetch_rate, copy_rate), 3),
+        "full_sync_cpu_seconds": cpu,
+        "cpu_floor_seconds": round(floor_seconds, 1),
+        "cpu_floor_vs_limit": round(
+            cycle.fetched / floor_seconds / min(fetch_rate, copy_rate), 3
+        ),
         "full_sync_seconds": round(sync_seconds, 1),
         "full_sync_api_calls": cycle.api_calls,
         "api_calls_per_1000_records": round(cycle.api_calls * 1000 / max(cycle.fetched, 1), 3),

@@ -153,8 +153,8 @@ def link_orphans(account_sfdc_ids: list[str]) -> None:
                 f"""
                 UPDATE {quoted_table(model)} AS child SET account_id = a.id
                 FROM {quoted_table(Account)} a
-                WHERE child.account_id IS NULL AND child.account_sfdc_id = a.sfdc_id
-                  AND a.sfdc_id = ANY(%s)
+                WHERE child.account_id IS NULL AND child.account_sfdc_id <> ''
+                  AND child.account_sfdc_id = a.sfdc_id AND a.sfdc_id = ANY(%s)
                 """,  # noqa: S608 - table names from model metadata
                 [account_sfdc_ids],
             )

@@ -93,3 +93,18 @@ def test_unmodelled_salesforce_fields_are_kept_in_custom_fields():
         sfdc_id=ACCOUNT_ID, name="x", custom_fields={"Region__c": "EMEA", "Tier__c": 2}
     )
     assert Account.objects.filter(custom_fields__contains={"Region__c": "EMEA"}).exists()
+
+
+def test_the_person_table_carries_no_index_that_no_query_uses():
+    """Every index costs every sync write of the largest table: no LIKE (pattern_ops) index on
+    the id columns, no second email index, and only waiting contacts in the account-id index."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'accounts_contact'"
+        )
+        indexes = dict(cursor.fetchall())
+    assert not [name for name, definition in indexes.items() if "pattern_ops" in definition]
+    assert not [name for name, definition in indexes.items() if "lower(" in definition]
+    assert "WHERE ((account_id IS NULL)" in indexes["contact_waiting_account_idx"]
+    assert "UNIQUE" in indexes["contact_sfdc_id_unique"]
+    assert "UNIQUE" in indexes["contact_sfdc_lead_id_unique"]
