@@ -86,6 +86,12 @@ PLANS = {
         fixed_sizes=(6000, 5000),
         number=2026,
     ),
+    # A tenth of `large` in people, with every object filling at least three pages of 2,000
+    # (the page being written, the one waiting and the one being fetched): the same memory per
+    # page as `large`, so comparing the two shows what grows with the size of the org.
+    "medium": SeedPlan(
+        users=20, accounts=6000, contacts=20000, leads=6000, opportunities=6000, number=3
+    ),
     "large": SeedPlan(
         users=20, accounts=10000, contacts=200000, leads=5000, opportunities=10000, number=1
     ),
