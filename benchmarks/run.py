@@ -299,21 +299,23 @@ def peak_rss_mb(command: list[str], env: dict[str, str]) -> int:
 
     Not `wait4`'s ru_maxrss: after fork+exec Linux reports the parent's high-water mark there.
     """
-    process = subprocess.Popen(  # noqa: S603
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    status_file = Path(f"/proc/{process.pid}/status")
-    peak_kb = 0
-    while process.poll() is None:
-        try:
-            for line in status_file.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak_kb = max(peak_kb, int(line.split()[1]))
-        except (FileNotFoundError, ProcessLookupError):
-            break
-        time.sleep(0.1)
-    if process.wait() != 0:
-        raise RuntimeError(f"{' '.join(command)} failed")
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        process = subprocess.Popen(  # noqa: S603
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        status_file = Path(f"/proc/{process.pid}/status")
+        peak_kb = 0
+        while process.poll() is None:
+            try:
+                for line in status_file.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak_kb = max(peak_kb, int(line.split()[1]))
+            except (FileNotFoundError, ProcessLookupError):
+                break
+            time.sleep(0.1)
+        if process.wait() != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{' '.join(command)} failed:\n{errors.read()[-2000:]}")
     return peak_kb // 1024
 
 
@@ -325,13 +327,15 @@ def bench_memory(seeds: list[str]) -> dict:
     read Contact through Bulk API 2.0 (threshold below both sizes), so the figure shows what
     grows with the org, not a smaller org's half-empty page or its other read path.
     """
-    env = {**os.environ, **DEPLOY, "SYNC_BULK_THRESHOLD": "10000"}
     peaks = {}
     for seed in seeds:
-        sandbox = Sandbox(seed)
+        sandbox = Sandbox(seed)  # sets the environment's SALESFORCE_SANDBOX_STATE
         try:
             reset_local()
-            peaks[seed] = peak_rss_mb([sys.executable, "manage.py", "sync_sfdc", "--full"], env)
+            peaks[seed] = peak_rss_mb(
+                [sys.executable, "manage.py", "sync_sfdc", "--full"],
+                {**os.environ, **DEPLOY, "SYNC_BULK_THRESHOLD": "10000"},
+            )
         finally:
             sandbox.stop()
     sizes = list(peaks)
