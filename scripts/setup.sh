@@ -23,4 +23,6 @@ fi
 
 bash scripts/ensure_services.sh
 "$VENV/bin/python" scripts/ensure_database.py
-"$VENV/bin/python" manage.py migrate --noinput -v 0
+# Migrating needs no secret: without DEBUG or SECRET_KEY in the environment (`make setup`,
+# `make bench`), load the settings in their local-development form.
+DEBUG=${DEBUG:-1} "$VENV/bin/python" manage.py migrate --noinput -v 0
