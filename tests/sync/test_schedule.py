@@ -4,10 +4,11 @@ from datetime import timedelta
 
 import django_rq
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from marketo_sync.sync.cycle import cycle_lock, fail_dead_runs, sync_cycle
+from marketo_sync.sync.engine import SEEN_TABLE
 from marketo_sync.sync.jobs import tick
 from marketo_sync.sync.models import SyncRun, SyncState
 from marketo_sync.sync.services import (
@@ -53,6 +54,24 @@ def test_a_live_re_sync_beside_a_cycle_is_not_taken_for_dead(db, settings):
     assert fail_dead_runs() == 2
     statuses = dict(SyncRun.objects.values_list("pk", "status"))
     assert statuses == {live.pk: "running", stale.pk: "failed", orphaned_cycle.pk: "failed"}
+
+
+def test_ids_seen_by_full_reads_that_will_never_finish_are_dropped(db):
+    now = timezone.now()
+    dead = SyncRun.objects.create(object_name="Contact", mode="full", started_at=now)
+    ended = SyncRun.objects.create(
+        object_name="Lead", mode="full", started_at=now, status="failed", finished_at=now
+    )
+    with connection.cursor() as cursor:
+        for run in (dead, ended):
+            cursor.execute(
+                f"INSERT INTO {SEEN_TABLE} (run_id, sfdc_id) SELECT %s, unnest(%s::varchar[])",
+                [run.pk, ["003000000000001AAA", "003000000000002AAA"]],
+            )
+    assert fail_dead_runs() == 1
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {SEEN_TABLE}")
+        assert cursor.fetchone()[0] == 0
 
 
 def test_drift_repair_is_started_by_the_tick_when_due_and_never_lost(sandbox, settings):
