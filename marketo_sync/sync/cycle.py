@@ -165,8 +165,11 @@ def sync_cycle(
             logger.info("sync is paused; cycle skipped")
             return None
         started = timezone.now()
+        modes = {name: choose_mode(name, full) for name in objects or OBJECT_ORDER}
+        # A cycle whose objects all read in full (the first one, or --full) says so.
+        all_full = set(modes.values()) == {SyncRun.Mode.FULL}
         cycle = SyncRun.objects.create(
-            mode=SyncRun.Mode.FULL if full else SyncRun.Mode.INCREMENTAL,
+            mode=SyncRun.Mode.FULL if all_full else SyncRun.Mode.INCREMENTAL,
             started_at=started,
             heartbeat_at=started,
             job_id=job_id,
@@ -185,8 +188,8 @@ def sync_cycle(
         client = None
         try:
             client = SalesforceClient.from_settings()
-            for object_name in objects or OBJECT_ORDER:
-                run = sync_object(client, object_name, choose_mode(object_name, full), after_page)
+            for object_name, mode in modes.items():
+                run = sync_object(client, object_name, mode, after_page)
                 crashpoint("between_objects")
                 if run.status != SyncRun.Status.SUCCESS:
                     finish(cycle, client, run.status, run.error)

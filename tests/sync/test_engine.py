@@ -17,6 +17,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_full_sync_mirrors_the_org(sandbox):
     run = cycle()
+    assert run.mode == "full"  # the first cycle reads every object in full
+    assert cycle().mode == "incremental"
     control = sandbox.control
     assert Account.objects.filter(is_deleted=False).count() == control.count("Account")
     assert Contact.objects.filter(sfdc_type="contact").count() == control.count("Contact")
