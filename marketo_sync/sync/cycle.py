@@ -225,7 +225,10 @@ def sync_object(
     after_page = (lambda done: progress(object_name, done, run.backlog)) if progress else None
     try:
         if sfdc_ids is not None:
-            by_id = (Page(raw["records"], None, "none") for raw in sync.records_by_id(sfdc_ids))
+            by_id = (
+                Page(sync.prepare(raw["records"]), None, "none")
+                for raw in sync.records_by_id(sfdc_ids)
+            )
             sync.apply_stream(by_id, after_page)
         else:
             retry_failed_records(sync)

@@ -69,13 +69,13 @@ class PreparedPage:
 
 @dataclass(frozen=True)
 class Page:
-    """Records of one page (raw, or already prepared) and how they move the watermark.
+    """One prepared page and how it moves the watermark.
 
     `watermark`: "page" (ordered stream: this page's last record), "end" (bulk: the highest
     seen, stored when the stream ends) or "none" (fetched by id).
     """
 
-    records: list[dict] | PreparedPage
+    prepared: PreparedPage
     total: int | None
     watermark: str
 
@@ -245,7 +245,7 @@ class ObjectSync:
                     stream.close()
                     yield from self.bulk_pages(total)
                     return
-                yield Page(first["records"], total, "page")
+                yield Page(self.prepare(first["records"]), total, "page")
                 for prepared in prefetched(stream, lambda raw: self.prepare(raw["records"])):
                     yield Page(prepared, total, "page")
                 return
@@ -352,7 +352,7 @@ class ObjectSync:
             if self.run.backlog is None and page.total is not None:
                 self.run.backlog = page.total
                 SyncRun.objects.filter(pk=self.run.pk).update(backlog=page.total)
-            done += self.apply_page(page.records, watermark=page.watermark).fetched
+            done += self.apply_page(page.prepared, watermark=page.watermark).fetched
             if after_page:
                 after_page(done)
         return done
@@ -363,18 +363,17 @@ class ObjectSync:
         """Write one page in one transaction; `watermark` as in `Page`."""
         page = records if isinstance(records, PreparedPage) else self.prepare(records)
         outcome = PageOutcome(fetched=len(page.records))
-        rows = page.rows
         with transaction.atomic():
             relax_commit_durability()
             if self.track_seen:
                 self.remember_seen(page.records)
             self.quarantine(page.bad, outcome)
             writer = LeadWriter(self) if self.mapping.object_name == "Lead" else RecordWriter(self)
-            fine = writer.write(rows, outcome)
+            fine = writer.write(page.rows, outcome)
             sync_errors_resolve(object_name=self.mapping.object_name, sfdc_ids=fine)
             crashpoint("after_upsert_before_commit")
-            if rows and watermark != "none":
-                last = max((r.modstamp, r.sfdc_id) for r in rows)
+            if page.rows and watermark != "none":
+                last = max((r.modstamp, r.sfdc_id) for r in page.rows)
                 self.highest = max(self.highest or last, last)
                 if watermark == "page":
                     self.position = last
