@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Contact, PersonConversion
 from activities.models import Activity
+from marketo_sync.faults import crashpoint
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.convert import (
     ConvertedIds,
@@ -30,7 +31,6 @@ from marketo_sync.salesforce.convert import (
     lead_find_or_create,
 )
 from marketo_sync.salesforce.errors import SalesforceError
-from marketo_sync.sync.crashpoints import crashpoint
 from marketo_sync.sync.cycle import sync_object
 from marketo_sync.sync.models import SyncRun
 from marketo_sync.sync.writers import LeadWriter

@@ -7,7 +7,7 @@ from marketo_sync.salesforce.ids import ID_18_REGEX
 
 
 class SalesforceRecord(models.Model):
-    """Columns every synced model carries (see conventions.md).
+    """Columns every synced model carries, whatever its Salesforce object.
 
     `custom_fields` keeps whatever Salesforce sends that has no column here (custom and formula
     fields included), so a field added in Salesforce is kept rather than dropped.

@@ -1,6 +1,6 @@
 """The one way this project talks to Salesforce: simple-salesforce over a verified session.
 
-We log in ourselves (POST `{login_url}/services/oauth2/token`, reference §1.1) and use
+We log in ourselves (POST `{login_url}/services/oauth2/token`, the OAuth token endpoint) and use
 simple-salesforce in session-id mode, which never refreshes a token: `call()` re-logs in once on
 a 401, retries transient faults with bounded exponential backoff and jitter, turns
 `REQUEST_LIMIT_EXCEEDED` and the budget reserve into `SalesforceApiLimitReached`, and counts every

@@ -1,5 +1,5 @@
 """Lead conversion: Salesforce has no REST resource for it, so this is the SOAP `convertLead`
-call of the partner API (reference §7.4), plus the look-ups a safe retry needs.
+call of the partner API, plus the look-ups a safe retry needs.
 """
 
 from dataclasses import dataclass

@@ -1,6 +1,6 @@
 """The sandbox org's schema: one definition drives describe, SOQL validation and writes.
 
-Field types, key prefixes and the describe shape follow the reference (§6, §13). Storage types:
+Field types, key prefixes and the describe shape follow Salesforce's. Storage types:
 datetimes are integer epoch milliseconds, booleans 0/1, dates ISO text, everything else as is.
 """
 

@@ -1,4 +1,4 @@
-"""The SOQL subset of the reference (§4): a lark grammar, validated against the schema and
+"""The SOQL subset that API clients send: a lark grammar, validated against the schema and
 compiled to SQLite SQL. Errors carry Salesforce's error codes (MALFORMED_QUERY, INVALID_FIELD,
 INVALID_TYPE, ...), never a Python traceback.
 """

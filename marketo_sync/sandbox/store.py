@@ -101,7 +101,7 @@ def api_value(spec: Field, raw: object) -> object:
 
 
 class Store:
-    """All records of the org, with the rules of §7 for writes."""
+    """All records of the org, written by Salesforce's rules (SystemModstamp, deletes, merges)."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.lock = threading.RLock()

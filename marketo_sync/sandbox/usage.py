@@ -1,4 +1,4 @@
-"""The org's daily API allowance, counted the way the reference (§9) describes
+"""The org's daily API allowance, counted as Salesforce reports it in
 `Sforce-Limit-Info`: used/limit over a **rolling 24 hours** (not per calendar or UTC day).
 
 Calls are counted in hourly buckets, so a call stops counting between 23 and 24 hours after it

@@ -20,12 +20,12 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from accounts.models import Contact
+from marketo_sync.faults import crashpoint
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.errors import (
     SalesforceApiLimitReached,
     SalesforceError,
 )
-from marketo_sync.sync.crashpoints import crashpoint
 from marketo_sync.sync.engine import SEEN_TABLE, ObjectSync, Page, SyncStopped
 from marketo_sync.sync.mapping import OBJECT_ORDER
 from marketo_sync.sync.models import SyncRun, SyncState

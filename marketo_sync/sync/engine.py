@@ -21,10 +21,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from simple_salesforce.format import format_soql
 
+from marketo_sync.faults import crashpoint
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.errors import SalesforceRequestError
 from marketo_sync.sync.bulk import bulk_records
-from marketo_sync.sync.crashpoints import crashpoint
 from marketo_sync.sync.mapping import (
     MAPPINGS,
     UNQUERYABLE_TYPES,

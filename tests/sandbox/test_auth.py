@@ -17,7 +17,7 @@ def test_password_grant_login_through_simple_salesforce(sandbox):
     session.trust_env = False
     session.verify = sandbox.ca_path
     host = sandbox.url.removeprefix("https://")
-    sf = Salesforce(  # the reference §1.1 domain trick: the login POST goes to the sandbox
+    sf = Salesforce(  # the domain trick: the login POST goes to the sandbox
         username=state["username"], password=state["password"],
         consumer_key=sandbox.client_id, consumer_secret=sandbox.client_secret,
         domain=f"{host}/services/oauth2/token#", session=session, version="59.0",

@@ -1,6 +1,6 @@
 """The daily API allowance and `Sforce-Limit-Info`, and where injected faults may land.
 
-Reference §9: the header is sent on REST responses (everything under /services/data, errors
+The header is sent on REST responses (everything under /services/data, errors
 included) as used/limit over a rolling 24 h. The OAuth token endpoint is not part of the REST
 API and a login is not an API call, so it carries no header and is never charged.
 """

@@ -1,4 +1,4 @@
-"""Table-driven: every query shape of reference §4, and malformed queries with the exact code."""
+"""Table-driven: every query shape the clients send, and malformed queries with the exact code."""
 
 import re
 from datetime import UTC, datetime
