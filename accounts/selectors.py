@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from accounts.models import Account, Contact
+from accounts.salesforce_fields import ACCOUNT_FIELDS, BadRecord, converter_for
 from activities.models import Activity
 from activities.services import salesforce_value_text
-from marketo_sync.sync.mapping import ACCOUNT_FIELDS, BadRecord, converter_for
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account, Contact
+from accounts.salesforce_fields import ACCOUNT_FIELDS, PERSON_FIELDS
 from activities.models import Activity
 from activities.services import FieldChange, change_data_value_log
-from marketo_sync.sync.mapping import ACCOUNT_FIELDS, PERSON_COLUMNS
 
 # Locally editable columns → Salesforce field API names (the activities' `attribute`).
 ACCOUNT_API_NAMES = {column: api_name for api_name, column in ACCOUNT_FIELDS.items()}
-PERSON_API_NAMES = {column: api_name for api_name, column in PERSON_COLUMNS.items()}
+PERSON_API_NAMES = {column: api_name for api_name, column in PERSON_FIELDS.items()}
 LOCAL_EDIT_REASON = "Edited in marketo-sync (local only)"
 
 

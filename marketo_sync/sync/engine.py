@@ -21,18 +21,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from simple_salesforce.format import format_soql
 
+from accounts.salesforce_fields import BadRecord, clean_id, parse_datetime
 from marketo_sync.faults import crashpoint
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.errors import SalesforceRequestError
 from marketo_sync.sync.bulk import bulk_records
-from marketo_sync.sync.mapping import (
-    MAPPINGS,
-    UNQUERYABLE_TYPES,
-    BadRecord,
-    ObjectMapping,
-    clean_id,
-    parse_datetime,
-)
+from marketo_sync.sync.mapping import MAPPINGS, UNQUERYABLE_TYPES, ObjectMapping
 from marketo_sync.sync.models import SyncRun, SyncState
 from marketo_sync.sync.sync_errors import sync_errors_record, sync_errors_resolve
 from marketo_sync.sync.writers import LeadWriter, PageOutcome, PreparedRow, RecordWriter

@@ -14,13 +14,14 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.salesforce_fields import parse_datetime
 from activities.models import Activity
 from activities.services import change_data_value_log
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.errors import SalesforceApiLimitReached, SalesforceError
 from marketo_sync.sync.cycle import cycle_lock, fail_dead_runs, sync_paused
 from marketo_sync.sync.engine import ObjectSync
-from marketo_sync.sync.mapping import FORMULA_OBJECTS, MAPPINGS, OBJECT_ORDER, parse_datetime
+from marketo_sync.sync.mapping import FORMULA_OBJECTS, MAPPINGS, OBJECT_ORDER
 from marketo_sync.sync.models import SyncRun, SyncState
 
 logger = logging.getLogger(__name__)

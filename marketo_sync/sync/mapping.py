@@ -1,21 +1,24 @@
 """How a Salesforce record becomes a row: which fields have columns, and how values convert.
 
 Fields without a column go to `custom_fields` as Salesforce sent them, so a custom field added in
-Salesforce is kept. A value that cannot be stored (wrong type, NUL character, lone surrogate,
-too long) raises `BadRecord`, which quarantines that record only.
+Salesforce is kept. The field lists and the value cleaning belong to the models' app
+(`accounts.salesforce_fields`); a value that cannot be stored raises `BadRecord`, which
+quarantines that record only.
 """
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import models
 
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
-from marketo_sync.salesforce.ids import InvalidSalesforceId, normalize_sfdc_id
+from accounts.salesforce_fields import (
+    ACCOUNT_FIELDS,
+    PERSON_FIELDS,
+    BadRecord,
+    clean_text,
+    converter_for,
+)
 
 SYSTEM_FIELDS = frozenset(
     {
@@ -35,116 +38,6 @@ SYSTEM_FIELDS = frozenset(
 UNQUERYABLE_TYPES = {"address", "location", "base64"}
 # Stored as foreign keys (or derived), not repeated in custom_fields.
 RELATION_FIELDS = frozenset({"OwnerId", "AccountId", "ContactId"})
-
-
-class BadRecord(ValueError):
-    """This record cannot be stored as it is; the message says which field and why."""
-
-
-# Salesforce's datetime form only (`2026-11-24T21:19:53.000+0000`, or `Z`): checked by pattern,
-# parsed by fromisoformat, which is an order of magnitude faster than strptime on a hot path.
-SALESFORCE_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?([+-]\d{4}|Z)")
-
-
-def parse_datetime(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    text = str(value)
-    try:
-        if not SALESFORCE_DATETIME.fullmatch(text):
-            raise ValueError(text)
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise BadRecord(f"not a Salesforce datetime: {value!r}") from None
-
-
-def clean_text(max_length: int | None) -> Callable[[Any], str]:
-    def convert(value: Any) -> str:
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            raise BadRecord(f"expected text, got {type(value).__name__}")
-        if "\x00" in value:
-            raise BadRecord("contains a NUL character, which PostgreSQL cannot store")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise BadRecord("contains an unpaired surrogate (invalid Unicode)") from None
-        if max_length is not None and len(value) > max_length:
-            raise BadRecord(f"is {len(value)} characters long; the limit is {max_length}")
-        return value
-
-    return convert
-
-
-def clean_decimal(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise BadRecord(f"expected a number, got {value!r}")
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise BadRecord(f"expected a number, got {value!r}") from None
-    if not number.is_finite() or abs(number) >= Decimal(10) ** 16:
-        raise BadRecord(f"number out of range: {value!r}")
-    return number.quantize(Decimal("0.01"))
-
-
-def clean_int(value: Any) -> int | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool):
-        raise BadRecord(f"expected an integer, got {value!r}")
-    try:
-        number = int(float(value)) if isinstance(value, str) else int(value)
-    except (TypeError, ValueError):
-        raise BadRecord(f"expected an integer, got {value!r}") from None
-    if abs(number) > 2**31 - 1:
-        raise BadRecord(f"integer out of range: {value!r}")
-    return number
-
-
-def clean_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if value in ("true", "false"):
-        return value == "true"
-    if value in (None, ""):
-        return False
-    raise BadRecord(f"expected true/false, got {value!r}")
-
-
-def clean_date(value: Any) -> date | None:
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise BadRecord(f"not a date: {value!r}") from None
-
-
-def clean_id(value: Any) -> str:
-    if value in (None, ""):
-        return ""
-    try:
-        return normalize_sfdc_id(value)
-    except InvalidSalesforceId as exc:
-        raise BadRecord(str(exc)) from None
-
-
-def converter_for(model_field: models.Field) -> Callable[[Any], Any]:
-    if isinstance(model_field, models.DecimalField):
-        return clean_decimal
-    if isinstance(model_field, models.IntegerField):
-        return clean_int
-    if isinstance(model_field, models.BooleanField):
-        return clean_bool
-    if isinstance(model_field, models.DateField):
-        return clean_date
-    if isinstance(model_field, models.TextField):
-        return clean_text(None)
-    return clean_text(model_field.max_length)
 
 
 @dataclass(frozen=True)
@@ -204,14 +97,6 @@ class ObjectMapping:
         }
 
 
-PERSON_COLUMNS = {
-    "FirstName": "first_name",
-    "LastName": "last_name",
-    "Email": "email",
-    "Phone": "phone",
-    "Title": "title",
-}
-
 MAPPINGS: dict[str, ObjectMapping] = {
     "User": ObjectMapping(
         "User",
@@ -226,20 +111,7 @@ MAPPINGS: dict[str, ObjectMapping] = {
         Account,
         key="sfdc_id",
         modstamp_field="sfdc_last_modified",
-        columns={
-            "Name": "name",
-            "Type": "type",
-            "Industry": "industry",
-            "AnnualRevenue": "annual_revenue",
-            "NumberOfEmployees": "number_of_employees",
-            "BillingStreet": "billing_street",
-            "BillingCity": "billing_city",
-            "BillingState": "billing_state",
-            "BillingPostalCode": "billing_postal_code",
-            "BillingCountry": "billing_country",
-            "Website": "website",
-            "Phone": "phone",
-        },
+        columns=dict(ACCOUNT_FIELDS),
         required=("Name",),
         tracks_changes=True,
         merges=True,
@@ -249,7 +121,7 @@ MAPPINGS: dict[str, ObjectMapping] = {
         Contact,
         key="sfdc_lead_id",
         modstamp_field="sfdc_lead_last_modified",
-        columns={**PERSON_COLUMNS, "Company": "company", "Status": "lead_status"},
+        columns={**PERSON_FIELDS, "Company": "company", "Status": "lead_status"},
         required=("LastName",),
         merges=True,
         derived=frozenset({"Name"}),
@@ -259,7 +131,7 @@ MAPPINGS: dict[str, ObjectMapping] = {
         Contact,
         key="sfdc_id",
         modstamp_field="sfdc_last_modified",
-        columns=dict(PERSON_COLUMNS),
+        columns=dict(PERSON_FIELDS),
         required=("LastName",),
         account_lookup=True,
         merges=True,
@@ -288,8 +160,6 @@ MAPPINGS: dict[str, ObjectMapping] = {
 # person row gains its contact id before the contact arrives), opportunities last.
 OBJECT_ORDER = ("User", "Account", "Lead", "Contact", "Opportunity")
 
-# The account fields a marketer sees and may edit locally, by Salesforce API name.
-ACCOUNT_FIELDS = MAPPINGS["Account"].columns
 # Objects whose formula fields are re-read on their own schedule (their changes do not move
 # SystemModstamp); an account's formula change logs Change Data Value like any account change.
 FORMULA_OBJECTS = OBJECT_ORDER

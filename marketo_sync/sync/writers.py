@@ -17,9 +17,10 @@ from django.db import connection, models
 from django.utils import timezone
 
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
+from accounts.salesforce_fields import BadRecord, clean_id
 from activities.models import Activity
 from activities.services import FieldChange, change_data_value_log
-from marketo_sync.sync.mapping import SYSTEM_FIELDS, BadRecord, ObjectMapping, clean_id
+from marketo_sync.sync.mapping import SYSTEM_FIELDS, ObjectMapping
 
 if TYPE_CHECKING:
     from marketo_sync.sync.engine import ObjectSync

@@ -9,11 +9,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
+from accounts.salesforce_fields import converter_for
 from activities.models import Activity
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.sync.cycle import mark_missing_as_deleted, sync_cycle, sync_object
 from marketo_sync.sync.engine import ObjectSync
-from marketo_sync.sync.mapping import MAPPINGS, converter_for
+from marketo_sync.sync.mapping import MAPPINGS
 from marketo_sync.sync.models import SyncError, SyncRun, SyncState
 from marketo_sync.sync.sync_errors import sync_errors_record, sync_errors_resolve
 from tests.fixtures.sandbox import sandbox_login
