@@ -20,6 +20,7 @@ from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from accounts.models import Account, Contact, PersonConversion
+from accounts.services import person_absorb
 from activities.models import Activity
 from marketo_sync.faults import crashpoint
 from marketo_sync.salesforce.client import SalesforceClient
@@ -31,9 +32,7 @@ from marketo_sync.salesforce.convert import (
     lead_find_or_create,
 )
 from marketo_sync.salesforce.errors import SalesforceError
-from marketo_sync.sync.cycle import sync_object
-from marketo_sync.sync.models import SyncRun
-from marketo_sync.sync.writers import LeadWriter
+from marketo_sync.sync.services import sync_records
 
 logger = logging.getLogger(__name__)
 
@@ -255,8 +254,8 @@ def record_failure(conversion: PersonConversion, exc: Exception) -> None:
 
 def person_claim(person_id: int, *, lead_id: str, contact_id: str = "") -> None:
     """Give the person row its Salesforce ids. A row a sync cycle stored them in first (it can
-    run between a remote step and this write) is absorbed the way the Lead sync absorbs a
-    contact row made first: its data and history move to this row and it goes."""
+    run between a remote step and this write) is absorbed as the Lead sync absorbs a contact
+    row made first: its data and history move to this row and it goes."""
     holders = Q(sfdc_lead_id=lead_id)
     if contact_id:
         holders |= Q(sfdc_id=contact_id)
@@ -272,7 +271,7 @@ def person_claim(person_id: int, *, lead_id: str, contact_id: str = "") -> None:
             key=lambda row: row["sfdc_id"] == contact_id,
         )
         for other in others:  # the contact's row last, so its data wins over a lead row's
-            LeadWriter.absorb([(other["pk"], person_id)])
+            person_absorb([(other["pk"], person_id)])
         link = {"sfdc_lead_id": lead_id}
         if contact_id:
             link.update(sfdc_id=contact_id, sfdc_type=Contact.SfdcType.CONTACT)
@@ -322,8 +321,8 @@ def mirror_locally(
     if ids.opportunity_id:
         pulls.append(("Opportunity", ids.opportunity_id))
     for object_name, sfdc_id in pulls:
-        run = sync_object(client, object_name, SyncRun.Mode.RECORDS, sfdc_ids=[sfdc_id])
-        if run.status != SyncRun.Status.SUCCESS:
+        run = sync_records(object_name=object_name, sfdc_ids=[sfdc_id])
+        if not run.succeeded:
             raise SalesforceError(f"could not read back the new {object_name}: {run.error}")
     with transaction.atomic():
         record_step(conversion, PersonConversion.Status.COMPLETED, error="")

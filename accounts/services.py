@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, Group, Permission
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -18,6 +18,7 @@ from accounts.models import Account, Contact
 from accounts.salesforce_fields import ACCOUNT_FIELDS, PERSON_FIELDS
 from activities.models import Activity
 from activities.services import FieldChange, change_data_value_log
+from marketo_sync.db import quoted_table, reassign_related
 
 # Locally editable columns → Salesforce field API names (the activities' `attribute`).
 ACCOUNT_API_NAMES = {column: api_name for api_name, column in ACCOUNT_FIELDS.items()}
@@ -134,3 +135,37 @@ def marketers_group_ensure() -> Group:
     )
     group.permissions.set(permissions)
     return group
+
+
+# The columns a Contact record writes; a converted lead's row takes them over from a contact row
+# that the Contact sync created before the conversion reached the Lead sync.
+CONTACT_DATA_COLUMNS = (
+    "first_name", "last_name", "email", "phone", "title", "account_id", "account_sfdc_id",
+    "owner_id", "sfdc_last_modified", "custom_fields", "master_record_sfdc_id", "is_deleted",
+    "synced_at",
+)
+
+
+def person_absorb(pairs: list[tuple[int, int]]) -> None:
+    """(contact row, lead row): one person came to have two rows; the lead's row takes over the
+    contact row's data and history, and the contact row goes (its contact id moves too).
+
+    The person stays one row whoever saw the conversion first: the Lead sync, a Convert Person
+    job, or a Contact sync that stored the new contact before either.
+    """
+    if not pairs:
+        return
+    table = quoted_table(Contact)
+    assignments = ", ".join(f"{c} = k.{c}" for c in CONTACT_DATA_COLUMNS)
+    contact_rows, lead_rows = (list(column) for column in zip(*pairs, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} AS l SET {assignments}
+            FROM {table} k, unnest(%s::bigint[], %s::bigint[]) AS v(k, l)
+            WHERE k.id = v.k AND l.id = v.l
+            """,  # noqa: S608 - identifiers from model metadata
+            [contact_rows, lead_rows],
+        )
+    reassign_related(Contact, pairs)
+    Contact.objects.filter(pk__in=contact_rows).delete()

@@ -8,24 +8,10 @@ from django.http import HttpRequest
 
 from activities.models import Activity
 from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
-from marketo_sync.sync.mapping import MAPPINGS, SYSTEM_FIELDS
-from marketo_sync.sync.models import SyncState
+from marketo_sync.sync.selectors import synced_field_names
 
+# The objects whose field changes become activities.
 TRACKED_OBJECTS = ("Account", "Contact", "Lead")
-
-
-def activity_attribute_choices() -> list[str]:
-    """Field API names an activity can name: mapped columns plus the cached describes.
-
-    Read from a handful of rows, never a DISTINCT over the whole activity table.
-    """
-    names = {name for object_name in TRACKED_OBJECTS for name in MAPPINGS[object_name].columns}
-    names.add("OwnerId")
-    for describe in SyncState.objects.filter(object_name__in=TRACKED_OBJECTS).values_list(
-        "describe", flat=True
-    ):
-        names.update((describe or {}).get("fields", []))
-    return sorted(names - SYSTEM_FIELDS)
 
 
 class AttributeFilter(admin.SimpleListFilter):
@@ -33,7 +19,8 @@ class AttributeFilter(admin.SimpleListFilter):
     parameter_name = "attribute"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(name, name) for name in activity_attribute_choices()]
+        # the synced fields' names, never a DISTINCT over the whole activity table
+        return [(name, name) for name in synced_field_names(object_names=TRACKED_OBJECTS)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(attribute=self.value()) if self.value() else queryset

@@ -14,7 +14,7 @@ from datetime import timedelta
 import django_rq
 from django.conf import settings
 from django.core.mail import mail_admins
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -22,14 +22,13 @@ from redis.exceptions import RedisError
 from accounts.models import Contact
 from marketo_sync.faults import crashpoint
 from marketo_sync.salesforce.client import SalesforceClient
-from marketo_sync.salesforce.errors import (
-    SalesforceApiLimitReached,
-    SalesforceError,
-)
-from marketo_sync.sync.engine import SEEN_TABLE, ObjectSync, Page, SyncStopped
+from marketo_sync.salesforce.errors import SalesforceApiLimitReached
+from marketo_sync.sync.engine import SEEN_TABLE, ObjectSync, Page, mark_absent_as_deleted
 from marketo_sync.sync.mapping import OBJECT_ORDER
 from marketo_sync.sync.models import SyncRun, SyncState
 from marketo_sync.sync.partitions import read_in_partitions
+from marketo_sync.sync.runs import SyncStopped, run_recorded, run_start
+from marketo_sync.sync.selectors import sync_is_paused
 from marketo_sync.sync.sync_errors import sync_errors_due, sync_errors_record
 
 logger = logging.getLogger(__name__)
@@ -137,10 +136,6 @@ def fail_dead_runs() -> int:
     return failed
 
 
-def sync_paused() -> bool:
-    return SyncState.objects.filter(paused=True).exists()
-
-
 def choose_mode(object_name: str, full: bool) -> str:
     state = SyncState.objects.filter(object_name=object_name).first()
     if full or state is None or state.last_full_at is None:
@@ -161,18 +156,14 @@ def sync_cycle(
             logger.info("a sync cycle is already running; not starting another")
             return None
         fail_dead_runs()
-        if sync_paused():
+        if sync_is_paused():
             logger.info("sync is paused; cycle skipped")
             return None
-        started = timezone.now()
         modes = {name: choose_mode(name, full) for name in objects or OBJECT_ORDER}
         # A cycle whose objects all read in full (the first one, or --full) says so.
         all_full = set(modes.values()) == {SyncRun.Mode.FULL}
-        cycle = SyncRun.objects.create(
-            mode=SyncRun.Mode.FULL if all_full else SyncRun.Mode.INCREMENTAL,
-            started_at=started,
-            heartbeat_at=started,
-            job_id=job_id,
+        cycle = run_start(
+            mode=SyncRun.Mode.FULL if all_full else SyncRun.Mode.INCREMENTAL, job_id=job_id
         )
 
         def after_page(object_name: str, done: int, total: int | None) -> None:
@@ -185,26 +176,23 @@ def sync_cycle(
             if progress:
                 progress(object_name, done, total)
 
-        client = None
-        try:
-            client = SalesforceClient.from_settings()
+        with run_recorded(cycle, before_save=cycle_totals) as recording:
+            client = recording.charge(SalesforceClient.from_settings())
             for object_name, mode in modes.items():
                 run = sync_object(client, object_name, mode, after_page)
                 crashpoint("between_objects")
                 if run.status != SyncRun.Status.SUCCESS:
-                    finish(cycle, client, run.status, run.error)
-                    break
-            else:
-                finish(cycle, client, SyncRun.Status.SUCCESS, "")
-        except SalesforceError as exc:
-            finish(cycle, client, SyncRun.Status.FAILED, str(exc))
-        except DatabaseError as exc:
-            connection.close()  # a dropped connection: reconnect to record the failure
-            finish(cycle, client, SyncRun.Status.FAILED, f"database error: {exc}".strip())
-        except Exception as exc:
-            finish(cycle, client, SyncRun.Status.FAILED, f"{type(exc).__name__}: {exc}")
-            raise
+                    raise run_failure(run)
+        if cycle.status in {SyncRun.Status.FAILED, SyncRun.Status.PAUSED}:
+            notify_admins(cycle)
         return cycle
+
+
+def run_failure(run: SyncRun) -> Exception:
+    """An object's run that did not succeed ends its cycle the same way, with its message."""
+    if run.status == SyncRun.Status.PAUSED:
+        return SalesforceApiLimitReached(run.error)
+    return SyncStopped(run.error)
 
 
 def sync_object(
@@ -215,15 +203,12 @@ def sync_object(
     sfdc_ids: list[str] | None = None,
 ) -> SyncRun:
     """Pull one object; the run records how it went (success, paused or failed)."""
-    now = timezone.now()
-    run = SyncRun.objects.create(
-        object_name=object_name, mode=mode, started_at=now, heartbeat_at=now
-    )
-    calls_before = client.api_calls
+    run = run_start(object_name=object_name, mode=mode)
     track_seen = mode == SyncRun.Mode.FULL and sfdc_ids is None
     sync = ObjectSync(client, object_name, run, track_seen=track_seen)
     after_page = (lambda done: progress(object_name, done, run.backlog)) if progress else None
-    try:
+    with run_recorded(run) as recording:
+        recording.charge(client)
         if sfdc_ids is not None:
             by_id = (
                 Page(sync.prepare(raw["records"]), None, "none")
@@ -238,18 +223,7 @@ def sync_object(
             mark_missing_as_deleted(sync)
         if object_name == "Contact" and sfdc_ids is None:
             record_unknown_accounts(run)
-        status, error = SyncRun.Status.SUCCESS, ""
-    except SalesforceApiLimitReached as exc:
-        status, error = SyncRun.Status.PAUSED, str(exc)
-    except (SalesforceError, SyncStopped) as exc:
-        status, error = SyncRun.Status.FAILED, str(exc)
-    run.refresh_from_db()
-    run.api_calls += client.api_calls - calls_before  # helpers of a partitioned read add theirs
-    run.status, run.error = status, error
-    run.finished_at = timezone.now()
-    run.api_used, run.api_limit = client.api_used, client.api_limit
-    run.save()
-    if status == SyncRun.Status.SUCCESS and mode == SyncRun.Mode.FULL and sfdc_ids is None:
+    if run.status == SyncRun.Status.SUCCESS and mode == SyncRun.Mode.FULL and sfdc_ids is None:
         SyncState.objects.filter(object_name=object_name).update(last_full_at=run.started_at)
     if run.backlog is not None and sfdc_ids is None:
         SyncState.objects.filter(object_name=object_name).update(backlog=run.backlog)
@@ -264,30 +238,14 @@ def retry_failed_records(sync: ObjectSync) -> None:
 
 
 def mark_missing_as_deleted(sync: ObjectSync) -> None:
-    """After a full read: rows whose record Salesforce no longer has at all (purged).
-
-    Compared in the database against the temp table of ids this run saw, never a Python set,
-    so memory stays flat in the size of the org. Rows written after the run started (a re-sync
-    or a conversion beside it) may be newer than the read and are left alone.
-    """
-    mapping = sync.mapping
-    table = connection.ops.quote_name(mapping.model._meta.db_table)
-    key = connection.ops.quote_name(mapping.key)
-    only_leads = " AND sfdc_type = 'lead'" if mapping.object_name == "Lead" else ""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {table} SET is_deleted = true, synced_at = now()
-            WHERE NOT is_deleted AND {key} IS NOT NULL{only_leads}
-              AND (synced_at IS NULL OR synced_at < %s)
-              AND NOT EXISTS (
-                SELECT 1 FROM {SEEN_TABLE} s WHERE s.run_id = %s AND s.sfdc_id = {table}.{key}
-              )
-            """,  # noqa: S608 - identifiers from model metadata
-            [sync.run.started_at, sync.run.pk],
+    """After a full read: rows whose record Salesforce no longer has at all (purged), found
+    against the table of the ids this run saw, which is emptied afterwards."""
+    with transaction.atomic():
+        deleted = mark_absent_as_deleted(
+            sync.mapping, present_table=SEEN_TABLE, since=sync.run.started_at, run_id=sync.run.pk
         )
-        deleted = cursor.rowcount
-        cursor.execute(f"DELETE FROM {SEEN_TABLE} WHERE run_id = %s", [sync.run.pk])  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {SEEN_TABLE} WHERE run_id = %s", [sync.run.pk])  # noqa: S608
         SyncRun.objects.filter(pk=sync.run.pk).update(deleted=F("deleted") + deleted)
 
 
@@ -309,21 +267,15 @@ def record_unknown_accounts(run: SyncRun) -> None:
     )
 
 
-def finish(cycle: SyncRun, client: SalesforceClient | None, status: str, error: str) -> None:
+def cycle_totals(cycle: SyncRun) -> None:
+    """A cycle's counters are the sums of its objects' runs (not of re-syncs beside it)."""
     totals = SyncRun.objects.filter(
         started_at__gte=cycle.started_at,
         object_name__gt="",
-        mode__in=[SyncRun.Mode.FULL, SyncRun.Mode.INCREMENTAL],  # not concurrent re-syncs
+        mode__in=[SyncRun.Mode.FULL, SyncRun.Mode.INCREMENTAL],
     ).aggregate(**{name: Sum(name) for name in COUNTERS})
     for name in COUNTERS:
         setattr(cycle, name, totals[name] or 0)
-    cycle.status, cycle.error = status, error
-    cycle.finished_at = timezone.now()
-    if client is not None:
-        cycle.api_used, cycle.api_limit = client.api_used, client.api_limit
-    cycle.save()
-    if status in {SyncRun.Status.FAILED, SyncRun.Status.PAUSED}:
-        notify_admins(cycle)
 
 
 def notify_admins(run: SyncRun) -> None:

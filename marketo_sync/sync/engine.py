@@ -29,7 +29,7 @@ from marketo_sync.sync.bulk import bulk_records
 from marketo_sync.sync.mapping import MAPPINGS, UNQUERYABLE_TYPES, ObjectMapping
 from marketo_sync.sync.models import SyncRun, SyncState
 from marketo_sync.sync.sync_errors import sync_errors_record, sync_errors_resolve
-from marketo_sync.sync.writers import LeadWriter, PageOutcome, PreparedRow, RecordWriter
+from marketo_sync.sync.writers import PageOutcome, PreparedRow, writer_for
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,12 +44,9 @@ RESTARTABLE = {"INVALID_FIELD", "INVALID_QUERY_LOCATOR"}
 MAX_RESTARTS = 2
 
 __all__ = [
-    "SEEN_TABLE", "ObjectSync", "Page", "PageOutcome", "PreparedPage", "SyncStopped", "prefetched",
+    "SEEN_TABLE", "ObjectSync", "Page", "PageOutcome", "PreparedPage", "mark_absent_as_deleted",
+    "prefetched",
 ]
-
-
-class SyncStopped(Exception):
-    """Raised between pages to end a run early; the pages already committed stay applied."""
 
 
 @dataclass(frozen=True)
@@ -362,9 +359,9 @@ class ObjectSync:
             if self.track_seen:
                 self.remember_seen(page.records)
             self.quarantine(page.bad, outcome)
-            writer = LeadWriter(self) if self.mapping.object_name == "Lead" else RecordWriter(self)
-            fine = writer.write(page.rows, outcome)
-            sync_errors_resolve(object_name=self.mapping.object_name, sfdc_ids=fine)
+            written = writer_for(self.mapping, self.run.pk).write(page.rows, outcome)
+            self.quarantine(written.bad, outcome)
+            sync_errors_resolve(object_name=self.mapping.object_name, sfdc_ids=written.fine)
             crashpoint("after_upsert_before_commit")
             if page.rows and watermark != "none":
                 last = max((r.modstamp, r.sfdc_id) for r in page.rows)
@@ -387,3 +384,28 @@ class ObjectSync:
         if state.modstamp is None or (modstamp, last_id) > (state.modstamp, state.last_id):
             state.modstamp, state.last_id = modstamp, last_id
             SyncState.objects.filter(pk=state.pk).update(modstamp=modstamp, last_id=last_id)
+
+
+def mark_absent_as_deleted(
+    mapping: ObjectMapping, *, present_table: str, since: datetime, run_id: int | None = None
+) -> int:
+    """Mark deleted the live rows whose record is not in `present_table` (the ids Salesforce
+    still has, those of `run_id` when given): records purged from Salesforce, which no
+    incremental query returns. Compared in the database, never in Python sets, so memory stays
+    flat in the size of the org. Rows written after `since` (a re-sync or a conversion beside
+    the read) may be newer than the read and are left alone. Returns how many were marked."""
+    table = connection.ops.quote_name(mapping.model._meta.db_table)
+    key = connection.ops.quote_name(mapping.key)
+    only_leads = " AND l.sfdc_type = 'lead'" if mapping.kind == "lead" else ""
+    of_run = " AND p.run_id = %s" if run_id is not None else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} l SET is_deleted = true, synced_at = now()
+            WHERE NOT l.is_deleted AND l.{key} IS NOT NULL{only_leads}
+              AND (l.synced_at IS NULL OR l.synced_at < %s)
+              AND NOT EXISTS (SELECT 1 FROM {present_table} p WHERE p.sfdc_id = l.{key}{of_run})
+            """,  # noqa: S608 - identifiers from model metadata and module constants
+            [since] if run_id is None else [since, run_id],
+        )
+        return cursor.rowcount

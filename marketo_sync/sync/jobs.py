@@ -3,7 +3,6 @@
 from rq import get_current_job
 
 from marketo_sync.sync.cycle import sync_cycle
-from marketo_sync.sync.engine_records import sync_records
 from marketo_sync.sync.maintenance import sync_formula_refresh, sync_reconcile
 from marketo_sync.sync.partitions import help_with_partitions
 from marketo_sync.sync.services import (
@@ -11,6 +10,7 @@ from marketo_sync.sync.services import (
     sync_cycle_due,
     sync_enqueue_cycle,
     sync_enqueue_maintenance,
+    sync_records,
 )
 
 

@@ -7,7 +7,7 @@ Formula fields change without moving SystemModstamp, so they are re-read on thei
 """
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -18,50 +18,38 @@ from accounts.salesforce_fields import parse_datetime
 from activities.models import Activity
 from activities.services import change_data_value_log
 from marketo_sync.salesforce.client import SalesforceClient
-from marketo_sync.salesforce.errors import SalesforceApiLimitReached, SalesforceError
-from marketo_sync.sync.cycle import cycle_lock, fail_dead_runs, sync_paused
-from marketo_sync.sync.engine import ObjectSync
+from marketo_sync.sync.cycle import cycle_lock, fail_dead_runs
+from marketo_sync.sync.engine import ObjectSync, mark_absent_as_deleted
 from marketo_sync.sync.mapping import FORMULA_OBJECTS, MAPPINGS, OBJECT_ORDER
 from marketo_sync.sync.models import SyncRun, SyncState
+from marketo_sync.sync.runs import run_recorded, run_start
+from marketo_sync.sync.selectors import sync_is_paused
 
 logger = logging.getLogger(__name__)
 
 REMOTE_TABLE = "sync_reconcile_remote"
 PULL_CHUNK = 2000
+MaintenanceWork = Callable[[SalesforceClient, str, SyncRun], None]
 
 
-def run_guarded(work, mode: str) -> list[SyncRun] | None:
-    """Run `work(client, object_name, run)` per object under the cycle lock."""
+def run_guarded(work: MaintenanceWork, mode: str) -> list[SyncRun] | None:
+    """Run `work(client, object_name, run)` per object under the cycle lock; None when a cycle
+    holds it, [] while the sync is paused. The first run that does not succeed ends the job."""
     with cycle_lock() as acquired:
         if not acquired:
             return None
         fail_dead_runs()
-        if sync_paused():
+        if sync_is_paused():
             logger.info("sync is paused; %s skipped", mode)
             return []
         client = SalesforceClient.from_settings()
         runs = []
         for object_name in OBJECT_ORDER if mode == SyncRun.Mode.RECONCILE else FORMULA_OBJECTS:
-            now = timezone.now()
-            run = SyncRun.objects.create(
-                object_name=object_name, mode=mode, started_at=now, heartbeat_at=now
-            )
-            calls_before = client.api_calls
-            try:
-                work(client, object_name, run)
-                status, error = SyncRun.Status.SUCCESS, ""
-            except SalesforceApiLimitReached as exc:
-                status, error = SyncRun.Status.PAUSED, str(exc)
-            except SalesforceError as exc:
-                status, error = SyncRun.Status.FAILED, str(exc)
-            SyncRun.objects.filter(pk=run.pk).update(
-                status=status, error=error, finished_at=timezone.now(),
-                api_calls=client.api_calls - calls_before,
-                api_used=client.api_used, api_limit=client.api_limit,
-            )
-            run.refresh_from_db()
+            run = run_start(object_name=object_name, mode=mode)
+            with run_recorded(run) as recording:
+                work(recording.charge(client), object_name, run)
             runs.append(run)
-            if status != SyncRun.Status.SUCCESS:
+            if run.status != SyncRun.Status.SUCCESS:
                 break
         return runs
 
@@ -103,7 +91,6 @@ def reconcile_object(client: SalesforceClient, object_name: str, run: SyncRun) -
                     [bool(r.get("IsDeleted")) for r in records],
                 ],
             )
-    only_leads = " AND l.sfdc_type = 'lead'" if object_name == "Lead" else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -116,17 +103,8 @@ def reconcile_object(client: SalesforceClient, object_name: str, run: SyncRun) -
     for start in range(0, len(to_pull), PULL_CHUNK):
         for page in sync.records_by_id(to_pull[start : start + PULL_CHUNK]):
             sync.apply_page(page["records"])
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {table} l SET is_deleted = true, synced_at = now()
-            WHERE NOT l.is_deleted AND l.{key} IS NOT NULL{only_leads}
-              AND (l.synced_at IS NULL OR l.synced_at < %s)
-              AND NOT EXISTS (SELECT 1 FROM {REMOTE_TABLE} r WHERE r.sfdc_id = l.{key})
-            """,  # noqa: S608 - identifiers from model metadata
-            [run.started_at],
-        )
-        gone = cursor.rowcount
+    with transaction.atomic():
+        gone = mark_absent_as_deleted(mapping, present_table=REMOTE_TABLE, since=run.started_at)
     SyncRun.objects.filter(pk=run.pk).update(
         fetched=F("fetched") + fetched, deleted=F("deleted") + gone
     )

@@ -45,13 +45,13 @@ class ObjectMapping:
     """One Salesforce object synced into one model."""
 
     object_name: str
+    kind: str  # which writer applies its pages: user, account, contact, lead, opportunity
     model: type[models.Model]
     key: str  # model field holding this object's Id
     modstamp_field: str  # model field holding this object's SystemModstamp
     columns: dict[str, str]  # Salesforce field → model field (plain values)
     required: tuple[str, ...] = ()
     owner: bool = True
-    account_lookup: bool = False
     tracks_changes: bool = False
     merges: bool = False  # Salesforce merges this object (MasterRecordId on the losers)
     derived: frozenset[str] = frozenset()  # computed by Salesforce from mapped columns
@@ -100,6 +100,7 @@ class ObjectMapping:
 MAPPINGS: dict[str, ObjectMapping] = {
     "User": ObjectMapping(
         "User",
+        "user",
         SalesforceUser,
         key="sfdc_id",
         modstamp_field="sfdc_last_modified",
@@ -108,6 +109,7 @@ MAPPINGS: dict[str, ObjectMapping] = {
     ),
     "Account": ObjectMapping(
         "Account",
+        "account",
         Account,
         key="sfdc_id",
         modstamp_field="sfdc_last_modified",
@@ -118,6 +120,7 @@ MAPPINGS: dict[str, ObjectMapping] = {
     ),
     "Lead": ObjectMapping(
         "Lead",
+        "lead",
         Contact,
         key="sfdc_lead_id",
         modstamp_field="sfdc_lead_last_modified",
@@ -128,17 +131,18 @@ MAPPINGS: dict[str, ObjectMapping] = {
     ),
     "Contact": ObjectMapping(
         "Contact",
+        "contact",
         Contact,
         key="sfdc_id",
         modstamp_field="sfdc_last_modified",
         columns=dict(PERSON_FIELDS),
         required=("LastName",),
-        account_lookup=True,
         merges=True,
         derived=frozenset({"Name"}),
     ),
     "Opportunity": ObjectMapping(
         "Opportunity",
+        "opportunity",
         Opportunity,
         key="sfdc_id",
         modstamp_field="sfdc_last_modified",
@@ -152,7 +156,6 @@ MAPPINGS: dict[str, ObjectMapping] = {
             "IsWon": "is_won",
         },
         required=("Name",),
-        account_lookup=True,
     ),
 }
 

@@ -97,6 +97,10 @@ class SyncRun(models.Model):
     def __str__(self) -> str:
         return f"{self.get_mode_display()} {self.object_name or 'cycle'} ({self.status})"
 
+    @property
+    def succeeded(self) -> bool:
+        return self.status == self.Status.SUCCESS
+
 
 class SyncError(models.Model):
     """A record that could not be applied; retried on later cycles until fixed or dismissed."""

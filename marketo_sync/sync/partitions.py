@@ -30,10 +30,17 @@ from marketo_sync.salesforce.errors import (
 from marketo_sync.salesforce.ids import id_from_number, id_number
 from marketo_sync.sync.engine import ObjectSync
 from marketo_sync.sync.models import SyncPartition, SyncRun
+from marketo_sync.sync.runs import outcome_recorded
 
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
+# How a partition's read ended, from the status its run would have.
+PARTITION_STATUS = {
+    SyncRun.Status.SUCCESS: SyncPartition.Status.DONE,
+    SyncRun.Status.PAUSED: SyncPartition.Status.PAUSED,
+    SyncRun.Status.FAILED: SyncPartition.Status.FAILED,
+}
 ProgressCallback = Callable[[str, int, int | None], None]
 
 
@@ -168,19 +175,16 @@ def work_partition(
         )
         after_page()
 
-    status, error = SyncPartition.Status.DONE, ""
-    try:
+    def record(run_status: str, error: str) -> None:
+        modstamp, last_id = sync.highest or (None, "")
+        SyncPartition.objects.filter(pk=partition.pk).update(
+            status=PARTITION_STATUS[run_status], error=error, heartbeat_at=timezone.now(),
+            api_calls=F("api_calls") + client.api_calls - calls_before,
+            highest_modstamp=modstamp, highest_id=last_id,
+        )
+
+    with outcome_recorded(record):
         sync.apply_stream(sync.pages(SyncRun.Mode.FULL), beat)
-    except SalesforceApiLimitReached as exc:
-        status, error = SyncPartition.Status.PAUSED, str(exc)
-    except SalesforceError as exc:
-        status, error = SyncPartition.Status.FAILED, str(exc)
-    modstamp, last_id = sync.highest or (None, "")
-    SyncPartition.objects.filter(pk=partition.pk).update(
-        status=status, error=error, heartbeat_at=timezone.now(),
-        api_calls=F("api_calls") + client.api_calls - calls_before,
-        highest_modstamp=modstamp, highest_id=last_id,
-    )
 
 
 def help_with_partitions(run_id: int) -> int:

@@ -13,9 +13,11 @@ from django.db.models import Q
 from django.utils import timezone
 from rq.job import JobStatus
 
-from marketo_sync.sync.cycle import cycle_lock_held
+from marketo_sync.salesforce.client import SalesforceClient
+from marketo_sync.sync.cycle import cycle_lock, cycle_lock_held, fail_dead_runs, sync_object
 from marketo_sync.sync.mapping import FORMULA_OBJECTS, MAPPINGS, OBJECT_ORDER
 from marketo_sync.sync.models import SyncRun, SyncState
+from marketo_sync.sync.selectors import last_cycle, sync_is_paused
 
 CYCLE_JOB_ID = "marketo-sync-cycle"
 
@@ -100,14 +102,28 @@ def sync_enqueue_records(*, object_name: str, sfdc_ids: list[str]) -> str:
     return job_id
 
 
+def sync_records(*, object_name: str, sfdc_ids: list[str]) -> SyncRun:
+    """Pull just these records now ("Re-sync selected", Convert Person's read-back).
+
+    Records fetched by id never move a watermark, and every write is row-locked and guarded by
+    SystemModstamp, so this runs beside a cycle instead of waiting for a long full sync. When no
+    cycle holds the lock, it is taken anyway so that dead runs get cleaned up. The returned run
+    says how it went.
+    """
+    if object_name not in MAPPINGS:
+        raise ValueError(f"unknown object {object_name!r}")
+    with cycle_lock() as acquired:
+        if acquired:
+            fail_dead_runs()
+        return sync_object(
+            SalesforceClient.from_settings(), object_name, SyncRun.Mode.RECORDS, sfdc_ids=sfdc_ids
+        )
+
+
 def sync_set_paused(*, paused: bool, reason: str = "") -> None:
     for object_name in OBJECT_ORDER:
         SyncState.objects.get_or_create(object_name=object_name)
     SyncState.objects.update(paused=paused, paused_reason=reason if paused else "")
-
-
-def last_cycle() -> SyncRun | None:
-    return SyncRun.objects.filter(object_name="").order_by("-started_at").first()
 
 
 def next_cycle_due() -> datetime | None:
@@ -124,7 +140,7 @@ def sync_cycle_due() -> bool:
     A last cycle that never ended while nothing holds the lock or runs its job died with its
     worker: a cycle is due at once (it records the dead one as failed under the lock).
     """
-    if cycle_pending() or SyncState.objects.filter(paused=True).exists():
+    if cycle_pending() or sync_is_paused():
         return False
     last = last_cycle()
     if last is not None and last.finished_at is None:
@@ -140,7 +156,7 @@ def maintenance_due() -> list[MaintenanceJob]:
     the lock is not lost: it stays due and starts at the next free tick. Objects that were never
     maintained count from their first full sync.
     """
-    if cycle_pending() or SyncState.objects.filter(paused=True).exists():
+    if cycle_pending() or sync_is_paused():
         return []
     now = timezone.now()
     due = []
@@ -167,7 +183,7 @@ def sync_enqueue_maintenance(job: MaintenanceJob) -> str:
 def sync_status() -> dict:
     last = last_cycle()
     return {
-        "paused": SyncState.objects.filter(paused=True).exists(),
+        "paused": sync_is_paused(),
         "running": cycle_pending(),
         "last_cycle": last,
         "next_cycle_at": next_cycle_due(),

@@ -6,24 +6,21 @@ number of statements. Only a record whose SystemModstamp is newer than the store
 local data: re-reads of unchanged records leave local edits alone.
 """
 
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.db import connection, models
 from django.utils import timezone
 
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from accounts.salesforce_fields import BadRecord, clean_id
+from accounts.services import person_absorb
 from activities.models import Activity
 from activities.services import FieldChange, change_data_value_log
+from marketo_sync.db import quoted_table, reassign_related
 from marketo_sync.sync.mapping import SYSTEM_FIELDS, ObjectMapping
-
-if TYPE_CHECKING:
-    from marketo_sync.sync.engine import ObjectSync
 
 
 @dataclass
@@ -62,10 +59,6 @@ class PreparedRow:
         if self.error:
             raise BadRecord(self.error)
         return self.values
-
-
-def quoted_table(model: type[models.Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 def upsert(
@@ -122,91 +115,111 @@ def lookup_ids(rows: list[PreparedRow], field_name: str, model: type[models.Mode
     return dict(model.objects.filter(sfdc_id__any_of=ids).values_list("sfdc_id", "pk"))
 
 
-def reassign_related(model: type[models.Model], pairs: list[tuple[int, int]]) -> None:
-    """Point everything that references a loser row at its survivor: one UPDATE per relation.
+def children_follow_accounts(*, only_unlinked: bool, account_field: str, ids: list) -> None:
+    """Contacts and opportunities take their account's local row and Salesforce id.
 
-    Walks the model's reverse foreign keys, so a relation added later moves too.
+    `only_unlinked`: children stored before their account arrived (matched by the account's
+    Salesforce id, `account_field="sfdc_id"`) get its row; otherwise children of these account
+    rows (`account_field="id"`, e.g. survivors of a merge) take the survivor's Salesforce id.
     """
-    if not pairs:
-        return
-    losers, survivors = (list(column) for column in zip(*pairs, strict=True))
-    for relation in model._meta.related_objects:
-        if not relation.one_to_many:  # reverse side of a ForeignKey
-            continue
-        table = quoted_table(relation.related_model)
-        column = connection.ops.quote_name(relation.field.column)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                UPDATE {table} AS r SET {column} = v.survivor
-                FROM unnest(%s::bigint[], %s::bigint[]) AS v(loser, survivor)
-                WHERE r.{column} = v.loser
-                """,  # noqa: S608 - identifiers from model metadata
-                [losers, survivors],
-            )
-
-
-def link_orphans(account_sfdc_ids: list[str]) -> None:
-    """Contacts and opportunities stored before their account arrived get it now."""
+    if only_unlinked:
+        assignment = "account_id = a.id"
+        condition = "child.account_id IS NULL AND child.account_sfdc_id <> '' " \
+            "AND child.account_sfdc_id = a.sfdc_id"
+    else:
+        assignment = "account_sfdc_id = a.sfdc_id"
+        condition = "child.account_id = a.id AND child.account_sfdc_id <> a.sfdc_id"
     for model in (Contact, Opportunity):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
-                UPDATE {quoted_table(model)} AS child SET account_id = a.id
+                UPDATE {quoted_table(model)} AS child SET {assignment}
                 FROM {quoted_table(Account)} a
-                WHERE child.account_id IS NULL AND child.account_sfdc_id <> ''
-                  AND child.account_sfdc_id = a.sfdc_id AND a.sfdc_id = ANY(%s)
-                """,  # noqa: S608 - table names from model metadata
-                [account_sfdc_ids],
+                WHERE {condition} AND a.{account_field} = ANY(%s)
+                """,  # noqa: S608 - identifiers from model metadata and constants
+                [ids],
             )
 
 
+@dataclass
+class WriteResult:
+    """What a writer made of its page: the ids that are fine (applied, or unchanged and already
+    stored) and the records to quarantine (id → why). The engine records both."""
+
+    fine: list[str]
+    bad: dict[str, str]
+
+
+class PageWriter(Protocol):
+    def write(self, rows: list[PreparedRow], outcome: PageOutcome) -> WriteResult: ...
+
+
 class RecordWriter:
-    """Upsert by Salesforce id for User, Account, Contact and Opportunity pages."""
+    """Upsert by Salesforce id: what every object kind shares (Users need nothing more).
 
-    def __init__(self, sync: ObjectSync) -> None:
-        self.sync = sync
-        self.mapping: ObjectMapping = sync.mapping
-        self.model = self.mapping.model
+    Subclasses add their kind's columns through the hooks `existing_columns`, `load_lookups`,
+    `fill_values`, `keep_unchanged`, `track_update` and `after_upsert`.
+    """
 
-    def existing(self, ids: list[str]) -> dict[str, dict]:
+    def __init__(self, mapping: ObjectMapping, run_id: int | None) -> None:
+        self.mapping = mapping
+        self.model = mapping.model
+        self.run_id = run_id
+        self.owners: dict[str, int] = {}
+        # Applied or unchanged, yet still quarantined (e.g. a contact waiting for its account).
+        self.held_back: set[str] = set()
+        self.bad: dict[str, str] = {}
+
+    def existing_columns(self) -> list[str]:
         mapping = self.mapping
         columns = ["pk", mapping.key, mapping.modstamp_field, "is_deleted", "custom_fields",
                    *mapping.columns.values()]
         if mapping.owner:
             columns.append("owner__sfdc_id")
-        if mapping.tracks_changes:
-            columns.append("locally_edited_at")
-        if mapping.account_lookup:
-            columns += ["account_id", "account_sfdc_id"]
+        return columns
+
+    def existing(self, ids: list[str]) -> dict[str, dict]:
+        key = self.mapping.key
         # Locked in key order, so two writers touching the same rows (a re-sync beside a cycle)
         # wait for each other instead of deadlocking.
         rows = (
             self.model.objects.select_for_update(of=("self",))
-            .filter(**{f"{mapping.key}__any_of": ids})
-            .order_by(mapping.key)
-            .values(*columns)
+            .filter(**{f"{key}__any_of": ids})
+            .order_by(key)
+            .values(*self.existing_columns())
         )
-        return {row[mapping.key]: row for row in rows}
+        return {row[key]: row for row in rows}
 
-    def write(self, rows: list[PreparedRow], outcome: PageOutcome) -> list[str]:
-        """Apply the page; returns the ids that are fine (applied, or unchanged and stored)."""
+    def load_lookups(self, rows: list[PreparedRow]) -> None:
+        """Local pks of the records this page refers to, one query per relation."""
+        if self.mapping.owner:
+            self.owners = lookup_ids(rows, "OwnerId", SalesforceUser)
+
+    def fill_values(self, row: PreparedRow, values: dict[str, Any]) -> None:
+        """Relation columns of a Salesforce update; may raise BadRecord."""
+        if self.mapping.owner:
+            values["owner_id"] = self.owners.get(clean_id(row.record.get("OwnerId")))
+
+    def keep_unchanged(self, row: PreparedRow, current: dict) -> None:
+        """A re-read record that is not a Salesforce update: local data stays as it is."""
+
+    def track_update(
+        self, row: PreparedRow, current: dict | None, values: dict[str, Any], outcome: PageOutcome
+    ) -> None:
+        """Note what a Salesforce update changes, before it is written."""
+
+    def after_upsert(self, written: list[dict[str, Any]], outcome: PageOutcome) -> None:
+        """Work that needs the page's rows in place."""
+
+    def write(self, rows: list[PreparedRow], outcome: PageOutcome) -> WriteResult:
+        """Apply the page; only a newer SystemModstamp than the stored one changes local data."""
         mapping = self.mapping
         existing = self.existing([r.sfdc_id for r in rows])
-        owners = lookup_ids(rows, "OwnerId", SalesforceUser) if mapping.owner else {}
-        accounts = lookup_ids(rows, "AccountId", Account) if mapping.account_lookup else {}
-        contacts = (
-            lookup_ids(rows, "ContactId", Contact) if mapping.object_name == "Opportunity" else {}
-        )
+        self.load_lookups(rows)
         now = timezone.now()
-        bad: dict[str, str] = {}
-        ok: list[str] = []
+        fine: list[str] = []
         to_write: list[dict[str, Any]] = []
-        changes_by_account: dict[int, list[FieldChange]] = {}
         merged: list[tuple[str, str]] = []
-        # Contacts stored without their (unknown) account stay quarantined: resolving them here
-        # would reopen them as new errors every cycle and reset their retry backoff.
-        waiting_for_account: set[str] = set()
         for row in rows:
             current = existing.get(row.sfdc_id)
             try:
@@ -214,54 +227,30 @@ class RecordWriter:
                 deleted = bool(row.record.get("IsDeleted"))
                 stored = current and current[mapping.modstamp_field]
                 if stored and row.modstamp <= stored:
-                    ok.append(row.sfdc_id)  # not a Salesforce update: local data stays
-                    if self.waits_for_account(current):
-                        waiting_for_account.add(row.sfdc_id)
+                    fine.append(row.sfdc_id)
+                    self.keep_unchanged(row, current)
                     if deleted and master:
                         merged.append((row.sfdc_id, master))  # idempotent: nothing left to move
                     continue
                 values = row.converted()
-                account_sfdc_id = clean_id(row.record.get("AccountId"))
+                values.update(
+                    {
+                        mapping.key: row.sfdc_id,
+                        mapping.modstamp_field: row.modstamp,
+                        "is_deleted": deleted,
+                        "synced_at": now,
+                    }
+                )
+                self.fill_values(row, values)
             except BadRecord as exc:
-                bad[row.sfdc_id] = str(exc)
+                self.bad[row.sfdc_id] = str(exc)
                 continue
-            ok.append(row.sfdc_id)
-            values.update(
-                {
-                    mapping.key: row.sfdc_id,
-                    mapping.modstamp_field: row.modstamp,
-                    "is_deleted": deleted,
-                    "synced_at": now,
-                }
-            )
-            if mapping.owner:
-                values["owner_id"] = owners.get(clean_id(row.record.get("OwnerId")))
-            if mapping.account_lookup:
-                values["account_sfdc_id"] = account_sfdc_id
-                values["account_id"] = accounts.get(account_sfdc_id)
-                if self.waits_for_account(values):
-                    waiting_for_account.add(row.sfdc_id)
-            if mapping.object_name == "Opportunity":
-                values["contact_id"] = contacts.get(clean_id(row.record.get("ContactId")))
-            if mapping.object_name == "Contact":
-                values["sfdc_type"] = Contact.SfdcType.CONTACT
+            fine.append(row.sfdc_id)
             if mapping.merges:
                 values["master_record_sfdc_id"] = master
                 if deleted and master:
                     merged.append((row.sfdc_id, master))
-            if mapping.tracks_changes:
-                values.update(
-                    sfdc_values=mapping.synced_values(row.record),
-                    locally_edited_at=None,
-                    locally_edited_by=None,
-                )
-                if current:
-                    if current["locally_edited_at"]:
-                        outcome.local_edits_overwritten += 1
-                    if not current["is_deleted"] and not deleted:
-                        changed = self.changed_fields(current, values, row.record)
-                        if changed:
-                            changes_by_account[current["pk"]] = changed
+            self.track_update(row, current, values, outcome)
             if current:
                 outcome.updated += 1
             else:
@@ -269,37 +258,69 @@ class RecordWriter:
             if deleted and not (current and current["is_deleted"]):
                 outcome.deleted += 1
             to_write.append(values)
-        self.sync.quarantine(bad, outcome)
         if to_write:
             upsert(
                 self.model, mapping.key, to_write,
                 [name for name in to_write[0] if name != mapping.key],
             )
-        if changes_by_account:
-            logged = change_data_value_log(
-                changes_by_account=changes_by_account,
-                source=Activity.Source.SFDC_SYNC,
-                reason="Salesforce update",
-                sync_run_id=self.sync.run.pk,
-            )
-            outcome.activities_logged += logged.activities_logged
-            outcome.accounts_skipped_activity_limit += logged.accounts_skipped
-        if mapping.object_name == "Account" and to_write:
-            link_orphans([values[mapping.key] for values in to_write])
-        unmerged = self.apply_merges(merged)
-        return [
-            sfdc_id for sfdc_id in ok
-            if sfdc_id not in unmerged and sfdc_id not in waiting_for_account
-        ]
-
-    def waits_for_account(self, row: dict) -> bool:
-        """A live contact whose account is not in the local copy (see record_unknown_accounts)."""
-        return (
-            self.mapping.object_name == "Contact"
-            and bool(row["account_sfdc_id"])
-            and row["account_id"] is None
-            and not row["is_deleted"]
+        self.after_upsert(to_write, outcome)
+        self.apply_merges(merged)
+        return WriteResult(
+            fine=[sfdc_id for sfdc_id in fine if sfdc_id not in self.bad
+                  and sfdc_id not in self.held_back],
+            bad=self.bad,
         )
+
+    def apply_merges(self, merged: list[tuple[str, str]]) -> None:
+        """Move what hangs off merged-away records to the survivors; a loser whose survivor is
+        not synced yet is quarantined, so the move is retried."""
+        if not merged:
+            return
+        key = self.mapping.key
+        pks = dict(
+            self.model.objects.filter(
+                **{f"{key}__in": {sfdc_id for pair in merged for sfdc_id in pair}}
+            ).values_list(key, "pk")
+        )
+        pairs = []
+        for loser, master in merged:
+            if master in pks:
+                pairs.append((pks[loser], pks[master]))
+            else:
+                self.bad[loser] = f"merged into {master}, which is not synced yet"
+        reassign_related(self.model, pairs)
+        self.after_merge([survivor for _, survivor in pairs])
+
+    def after_merge(self, survivor_pks: list[int]) -> None:
+        """Survivors of this page's merges have taken over their losers' related rows."""
+
+
+class AccountWriter(RecordWriter):
+    """Accounts: a Salesforce update overwrites local edits and logs Change Data Value."""
+
+    def __init__(self, mapping: ObjectMapping, run_id: int | None) -> None:
+        super().__init__(mapping, run_id)
+        self.changes_by_account: dict[int, list[FieldChange]] = {}
+
+    def existing_columns(self) -> list[str]:
+        return [*super().existing_columns(), "locally_edited_at"]
+
+    def track_update(
+        self, row: PreparedRow, current: dict | None, values: dict[str, Any], outcome: PageOutcome
+    ) -> None:
+        values.update(
+            sfdc_values=self.mapping.synced_values(row.record),
+            locally_edited_at=None,
+            locally_edited_by=None,
+        )
+        if current is None:
+            return
+        if current["locally_edited_at"]:
+            outcome.local_edits_overwritten += 1
+        if not current["is_deleted"] and not values["is_deleted"]:
+            changed = self.changed_fields(current, values, row.record)
+            if changed:
+                self.changes_by_account[current["pk"]] = changed
 
     def changed_fields(self, current: dict, values: dict, record: dict) -> list[FieldChange]:
         """(attribute, old local value, new value) for every field whose local value changes."""
@@ -317,52 +338,83 @@ class RecordWriter:
                 changes.append((name, old_custom.get(name), new_custom.get(name)))
         return changes
 
-    def apply_merges(self, merged: list[tuple[str, str]]) -> set[str]:
-        """Move what hangs off merged-away records to the survivors; returns losers whose
-        survivor is not synced yet (quarantined, so the move is retried)."""
-        if not merged:
-            return set()
-        key = self.mapping.key
-        pks = dict(
-            self.model.objects.filter(
-                **{f"{key}__in": {sfdc_id for pair in merged for sfdc_id in pair}}
-            ).values_list(key, "pk")
-        )
-        pairs, unknown = [], {}
-        for loser, master in merged:
-            if master in pks:
-                pairs.append((pks[loser], pks[master]))
-            else:
-                unknown[loser] = f"merged into {master}, which is not synced yet"
-        reassign_related(self.model, pairs)
-        if self.model is Account and pairs:
-            self.follow_account_ids([survivor for _, survivor in pairs])
-        self.sync.quarantine(unknown, PageOutcome())
-        return set(unknown)
+    def after_upsert(self, written: list[dict[str, Any]], outcome: PageOutcome) -> None:
+        if self.changes_by_account:
+            logged = change_data_value_log(
+                changes_by_account=self.changes_by_account,
+                source=Activity.Source.SFDC_SYNC,
+                reason="Salesforce update",
+                sync_run_id=self.run_id,
+            )
+            outcome.activities_logged += logged.activities_logged
+            outcome.accounts_skipped_activity_limit += logged.accounts_skipped
+        if written:
+            children_follow_accounts(
+                only_unlinked=True, account_field="sfdc_id",
+                ids=[values[self.mapping.key] for values in written],
+            )
 
-    @staticmethod
-    def follow_account_ids(account_pks: list[int]) -> None:
-        """Children moved to a surviving account also carry its Salesforce id."""
-        for model in (Contact, Opportunity):
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"""
-                    UPDATE {quoted_table(model)} AS child SET account_sfdc_id = a.sfdc_id
-                    FROM {quoted_table(Account)} a
-                    WHERE child.account_id = a.id AND a.id = ANY(%s)
-                      AND child.account_sfdc_id <> a.sfdc_id
-                    """,  # noqa: S608 - table names from model metadata
-                    [account_pks],
-                )
+    def after_merge(self, survivor_pks: list[int]) -> None:
+        if survivor_pks:
+            children_follow_accounts(only_unlinked=False, account_field="id", ids=survivor_pks)
 
 
-# The columns a Contact record writes; a converted lead's row takes them over from a contact row
-# that the Contact sync created before the conversion reached the Lead sync.
-CONTACT_DATA_COLUMNS = (
-    "first_name", "last_name", "email", "phone", "title", "account_id", "account_sfdc_id",
-    "owner_id", "sfdc_last_modified", "custom_fields", "master_record_sfdc_id", "is_deleted",
-    "synced_at",
-)
+class AccountChildWriter(RecordWriter):
+    """Records that belong to an account (contacts, opportunities): its row and Salesforce id."""
+
+    def __init__(self, mapping: ObjectMapping, run_id: int | None) -> None:
+        super().__init__(mapping, run_id)
+        self.accounts: dict[str, int] = {}
+
+    def existing_columns(self) -> list[str]:
+        return [*super().existing_columns(), "account_id", "account_sfdc_id"]
+
+    def load_lookups(self, rows: list[PreparedRow]) -> None:
+        super().load_lookups(rows)
+        self.accounts = lookup_ids(rows, "AccountId", Account)
+
+    def fill_values(self, row: PreparedRow, values: dict[str, Any]) -> None:
+        super().fill_values(row, values)
+        account_sfdc_id = clean_id(row.record.get("AccountId"))
+        values["account_sfdc_id"] = account_sfdc_id
+        values["account_id"] = self.accounts.get(account_sfdc_id)
+
+
+class ContactWriter(AccountChildWriter):
+    """Contacts. One whose account is not in the local copy is stored without it and stays
+    quarantined (see record_unknown_accounts): resolving it here would reopen it as a new error
+    every cycle and reset its retry backoff."""
+
+    def fill_values(self, row: PreparedRow, values: dict[str, Any]) -> None:
+        super().fill_values(row, values)
+        values["sfdc_type"] = Contact.SfdcType.CONTACT
+        self.hold_if_waiting(row.sfdc_id, values)
+
+    def keep_unchanged(self, row: PreparedRow, current: dict) -> None:
+        self.hold_if_waiting(row.sfdc_id, current)
+
+    def hold_if_waiting(self, sfdc_id: str, row: dict) -> None:
+        """A live contact whose account is not in the local copy waits for it."""
+        if row["account_sfdc_id"] and row["account_id"] is None and not row["is_deleted"]:
+            self.held_back.add(sfdc_id)
+
+
+class OpportunityWriter(AccountChildWriter):
+    """Opportunities also point at the contact a conversion created them for."""
+
+    def __init__(self, mapping: ObjectMapping, run_id: int | None) -> None:
+        super().__init__(mapping, run_id)
+        self.contacts: dict[str, int] = {}
+
+    def load_lookups(self, rows: list[PreparedRow]) -> None:
+        super().load_lookups(rows)
+        self.contacts = lookup_ids(rows, "ContactId", Contact)
+
+    def fill_values(self, row: PreparedRow, values: dict[str, Any]) -> None:
+        super().fill_values(row, values)
+        values["contact_id"] = self.contacts.get(clean_id(row.record.get("ContactId")))
+
+
 LEAD_UPSERT_FIELDS = (
     "first_name", "last_name", "email", "phone", "title", "company", "lead_status",
     "custom_fields", "sfdc_lead_last_modified", "owner", "synced_at", "is_deleted",
@@ -385,11 +437,10 @@ class LeadWriter:
     into one contact) is marked merged into that contact, and its history moves there.
     """
 
-    def __init__(self, sync: ObjectSync) -> None:
-        self.sync = sync
-        self.mapping = sync.mapping
+    def __init__(self, mapping: ObjectMapping, run_id: int | None) -> None:
+        self.mapping = mapping
 
-    def write(self, rows: list[PreparedRow], outcome: PageOutcome) -> list[str]:
+    def write(self, rows: list[PreparedRow], outcome: PageOutcome) -> WriteResult:
         by_lead = {
             p["sfdc_lead_id"]: p
             for p in Contact.objects.select_for_update()
@@ -448,7 +499,6 @@ class LeadWriter:
                 upserts.append({"sfdc_type": Contact.SfdcType.LEAD, **values})
                 if deleted and master:
                     merged.append((row.sfdc_id, master))
-        self.sync.quarantine(bad, outcome)
         into_contacts = self.link_conversions(conversions, upserts, touched)
         upsert(Contact, "sfdc_lead_id", upserts, list(LEAD_UPSERT_FIELDS))
         if touched:
@@ -457,7 +507,7 @@ class LeadWriter:
             )
         self.merge_leads(merged)
         self.merge_into_contacts(into_contacts)
-        return ok
+        return WriteResult(fine=ok, bad=bad)
 
     @staticmethod
     def touch(
@@ -518,33 +568,12 @@ class LeadWriter:
             else:
                 upserts.append({**conversion.values, **link})
             claimed.add(contact_id)
-        self.absorb(absorbed)
+        person_absorb(absorbed)
         if relinked:
             Contact.objects.bulk_update(
                 relinked, ["sfdc_id", "sfdc_type", "sfdc_lead_id", "sfdc_lead_last_modified"]
             )
         return into_contacts
-
-    @staticmethod
-    def absorb(pairs: list[tuple[int, int]]) -> None:
-        """(contact row, lead row): the lead's row takes over the contact row's data and
-        history, and the contact row goes (its contact id moves to the lead's row)."""
-        if not pairs:
-            return
-        table = quoted_table(Contact)
-        assignments = ", ".join(f"{c} = k.{c}" for c in CONTACT_DATA_COLUMNS)
-        contact_rows, lead_rows = (list(column) for column in zip(*pairs, strict=True))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                UPDATE {table} AS l SET {assignments}
-                FROM {table} k, unnest(%s::bigint[], %s::bigint[]) AS v(k, l)
-                WHERE k.id = v.k AND l.id = v.l
-                """,  # noqa: S608 - identifiers from model metadata
-                [contact_rows, lead_rows],
-            )
-        reassign_related(Contact, pairs)
-        Contact.objects.filter(pk__in=contact_rows).delete()
 
     @staticmethod
     def merge_leads(merged: list[tuple[str, str]]) -> None:
@@ -572,3 +601,17 @@ class LeadWriter:
         reassign_related(
             Contact, [(pk, pks[c]) for pk, c in into if c in pks and pks[c] != pk]
         )
+
+
+WRITERS: dict[str, type[RecordWriter] | type[LeadWriter]] = {
+    "user": RecordWriter,
+    "account": AccountWriter,
+    "contact": ContactWriter,
+    "lead": LeadWriter,
+    "opportunity": OpportunityWriter,
+}
+
+
+def writer_for(mapping: ObjectMapping, run_id: int | None) -> PageWriter:
+    """The writer of the mapping's object kind, for one page of one run."""
+    return WRITERS[mapping.kind](mapping, run_id)

@@ -4,9 +4,10 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Contact
-from activities.admin import activity_attribute_choices
+from activities.admin import TRACKED_OBJECTS
 from activities.models import Activity
 from marketo_sync.sync.models import SyncState
+from marketo_sync.sync.selectors import synced_field_names
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +63,6 @@ def test_attribute_choices_come_from_the_mappings_and_describes_not_the_log(
         object_name="Account", describe={"fields": ["Id", "Industry", "Tier__c"]}
     )
     with django_assert_max_num_queries(1):
-        choices = activity_attribute_choices()
+        choices = synced_field_names(object_names=TRACKED_OBJECTS)
     assert {"Industry", "Email", "OwnerId", "Tier__c"} <= set(choices)
     assert "Id" not in choices and "SystemModstamp" not in choices

@@ -1,0 +1,31 @@
+"""Set-based SQL helpers shared by the apps: rows moved and re-pointed in statements, not loops."""
+
+from django.db import connection, models
+
+
+def quoted_table(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def reassign_related(model: type[models.Model], pairs: list[tuple[int, int]]) -> None:
+    """Point everything that references a loser row at its survivor: one UPDATE per relation.
+
+    Walks the model's reverse foreign keys, so a relation added later moves too.
+    """
+    if not pairs:
+        return
+    losers, survivors = (list(column) for column in zip(*pairs, strict=True))
+    for relation in model._meta.related_objects:
+        if not relation.one_to_many:  # reverse side of a ForeignKey
+            continue
+        table = quoted_table(relation.related_model)
+        column = connection.ops.quote_name(relation.field.column)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE {table} AS r SET {column} = v.survivor
+                FROM unnest(%s::bigint[], %s::bigint[]) AS v(loser, survivor)
+                WHERE r.{column} = v.loser
+                """,  # noqa: S608 - identifiers from model metadata
+                [losers, survivors],
+            )

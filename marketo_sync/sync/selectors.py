@@ -1,0 +1,28 @@
+"""Reads of the sync's state that the admin, the schedule and the engine share."""
+
+from marketo_sync.sync.mapping import MAPPINGS, SYSTEM_FIELDS
+from marketo_sync.sync.models import SyncRun, SyncState
+
+
+def sync_is_paused() -> bool:
+    """An operator paused the sync (the schedule, the buttons and every kind of run obey it)."""
+    return SyncState.objects.filter(paused=True).exists()
+
+
+def last_cycle() -> SyncRun | None:
+    return SyncRun.objects.filter(object_name="").order_by("-started_at").first()
+
+
+def synced_field_names(*, object_names: tuple[str, ...]) -> list[str]:
+    """Salesforce field API names the sync stores for these objects: mapped columns, owners and
+    whatever the cached describes list (custom and formula fields), system fields left out.
+
+    Read from a handful of state rows, never a DISTINCT over a large table.
+    """
+    names = {name for object_name in object_names for name in MAPPINGS[object_name].columns}
+    names.add("OwnerId")
+    for describe in SyncState.objects.filter(object_name__in=object_names).values_list(
+        "describe", flat=True
+    ):
+        names.update((describe or {}).get("fields", []))
+    return sorted(names - SYSTEM_FIELDS)
