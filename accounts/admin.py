@@ -144,6 +144,18 @@ class ResyncAdminMixin:
         self.message_user(request, f"{queued} record(s) queued for a re-sync from Salesforce.")
 
 
+class AccountEditMixin(admin.ModelAdmin):
+    """Saving an account edit, from the account or from one of its contacts, says the same:
+    every contact now shows it, and the next Salesforce update overwrites it."""
+
+    def save_account_edit(
+        self, request: HttpRequest, account: Account, changes: dict[str, Any]
+    ) -> None:
+        edit = account_apply_local_edit(account=account, changes=changes, user=request.user)
+        if edit.fields:
+            self.message_user(request, local_edit_message(edit), messages.WARNING)
+
+
 class ChangeFormContextMixin:
     """One hook for extra change-page context, so mixins extend it instead of the views."""
 
@@ -160,7 +172,7 @@ class ChangeFormContextMixin:
 
 
 @admin.register(Account)
-class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, admin.ModelAdmin):
+class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin):
     form = AccountLocalEditForm
     list_display = (
         "name", "industry", "type", "website", "billing_country", "owner", "locally_edited",
@@ -243,11 +255,7 @@ class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, admin.ModelAdmin):
         return values_table(rows, ("Field", "Local", "Salesforce (last sync)"))
 
     def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
-        edit = account_apply_local_edit(
-            account=obj, changes=form.changes(ACCOUNT_COLUMNS), user=request.user
-        )
-        if edit.fields:
-            self.message_user(request, local_edit_message(edit), messages.WARNING)
+        self.save_account_edit(request, obj, form.changes(ACCOUNT_COLUMNS))
 
     def change_form_context(self, request: HttpRequest, obj: Account) -> dict[str, Any]:
         contacts = Paginator(contact_list_for_account(account=obj), PAGE_SIZE)
@@ -259,7 +267,7 @@ class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(
-    ConvertPersonAdminMixin, ChangeFormContextMixin, ResyncAdminMixin, admin.ModelAdmin
+    ConvertPersonAdminMixin, ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin
 ):
     form = ContactLocalEditForm
     list_display = ("__str__", "email", "sfdc_type", "account", "owner", "is_deleted")
@@ -329,11 +337,7 @@ class ContactAdmin(
         contact_apply_local_edit(contact=obj, changes=form.person_changes(), user=request.user)
         account_changes = form.account_changes()
         if account_changes and obj.account_id:
-            edit = account_apply_local_edit(
-                account=obj.account, changes=account_changes, user=request.user
-            )
-            if edit.fields:
-                self.message_user(request, local_edit_message(edit), messages.WARNING)
+            self.save_account_edit(request, obj.account, account_changes)
 
     def change_form_context(self, request: HttpRequest, obj: Contact) -> dict[str, Any]:
         timeline = Paginator(contact_timeline(contact=obj), PAGE_SIZE)

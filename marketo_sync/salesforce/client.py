@@ -315,18 +315,28 @@ class SalesforceClient:
             f"Salesforce still failing after {attempts} attempts (last: {reason})"
         )
 
-    def request(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        body: Callable[[str], bytes] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
         """An authenticated request for what simple-salesforce lacks (e.g. SOAP).
 
         Same machinery as `call`: a 401 (or a SOAP `INVALID_SESSION_ID` fault) re-logs in, 5xx
         without a SOAP fault is retried, `REQUEST_LIMIT_EXCEEDED` pauses. Any other answer is
-        returned for the caller to read.
+        returned for the caller to read. `body(session_id)` builds the payload for each attempt,
+        because a SOAP envelope carries the session, which a re-login replaces.
         """
         extra_headers = kwargs.pop("headers", None) or {}
 
         def send(sf: Salesforce) -> requests.Response:
             url = path_or_url if "://" in path_or_url else f"https://{sf.sf_instance}{path_or_url}"
             headers = {"Authorization": f"Bearer {sf.session_id}", **extra_headers}
+            if body is not None:
+                kwargs["data"] = body(sf.session_id)
             response = self.session.request(method, url, headers=headers, **kwargs)
             raise_for_retry(response, url)
             return response

@@ -6,10 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from xml.sax.saxutils import escape
 
-import requests
 from defusedxml import ElementTree
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceGeneralError
 from simple_salesforce.format import format_soql
 
 from marketo_sync.salesforce.client import SalesforceClient
@@ -62,22 +60,14 @@ def text_of(node: object, name: str) -> str:
 
 
 def convert_lead(client: SalesforceClient, lead_id: str, options: ConvertOptions) -> ConvertedIds:
-    """Convert one lead; an expired session re-logs in, 5xx and drops are retried by `call`."""
+    """Convert one lead; an expired session re-logs in, 5xx and drops are retried by `request`."""
 
-    def send(sf: Salesforce) -> requests.Response:
-        url = f"https://{sf.sf_instance}/services/Soap/u/{sf.sf_version}"
-        response = client.session.post(
-            url,
-            data=envelope(sf.session_id, lead_id, options),
-            headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": "convertLead"},
-        )
-        if b"INVALID_SESSION_ID" in response.content:
-            raise SalesforceExpiredSession(url, 401, "convertLead", response.content)
-        if response.status_code >= 500 and b"<faultcode>" not in response.content:
-            raise SalesforceGeneralError(url, response.status_code, "convertLead", response.text)
-        return response
-
-    response = client.call(send)
+    response = client.request(
+        "POST",
+        f"/services/Soap/u/{client.config.api_version}",
+        body=lambda session_id: envelope(session_id, lead_id, options),
+        headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": "convertLead"},
+    )
     try:
         root = ElementTree.fromstring(response.content)
     except ElementTree.ParseError:
