@@ -169,27 +169,28 @@ def bench_full_sync(sandbox: Sandbox) -> dict:
     client_module._token_cache.clear()
     cpu_before = cpu_snapshot(sandbox)
     sync_seconds, cycle = timed(lambda: sync_cycle(full=True))
-    cpu = {
-        name: round(value - cpu_before[name], 1) for name, value in cpu_snapshot(sandbox).items()
-    }
+    cpu = {name: value - cpu_before[name] for name, value in cpu_snapshot(sandbox).items()}
     cycle.refresh_from_db()
     fetch_rate, copy_rate, sync_rate = (
         fetched / fetch_seconds, fetched / copy_seconds, cycle.fetched / sync_seconds,
     )
     # The fastest this machine could run the same work: every CPU second the sync cost (worker,
     # PostgreSQL, sandbox) spread perfectly over all cores.
+    # A tiny org can cost less CPU than the clock's resolution: then there is no floor to compare.
     floor_seconds = sum(cpu.values()) / (os.cpu_count() or 1)
+    floor_vs_limit = (
+        round(cycle.fetched / floor_seconds / min(fetch_rate, copy_rate), 3)
+        if floor_seconds > 0 else None
+    )
     return {
         "records": total,
         "fetch_only_records_per_s": round(fetch_rate),
         "copy_only_records_per_s": round(copy_rate),
         "full_sync_records_per_s": round(sync_rate),
         "sync_vs_limit": round(sync_rate / min(fetch_rate, copy_rate), 3),
-        "full_sync_cpu_seconds": cpu,
+        "full_sync_cpu_seconds": {name: round(value, 1) for name, value in cpu.items()},
         "cpu_floor_seconds": round(floor_seconds, 1),
-        "cpu_floor_vs_limit": round(
-            cycle.fetched / floor_seconds / min(fetch_rate, copy_rate), 3
-        ),
+        "cpu_floor_vs_limit": floor_vs_limit,
         "full_sync_seconds": round(sync_seconds, 1),
         "full_sync_api_calls": cycle.api_calls,
         "api_calls_per_1000_records": round(cycle.api_calls * 1000 / max(cycle.fetched, 1), 3),
