@@ -30,6 +30,8 @@ from accounts.forms import (
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from accounts.selectors import (
     account_divergences,
+    account_history,
+    account_history_attributes,
     account_industry_choices,
     account_list_locally_edited,
     contact_count_for_account,
@@ -42,6 +44,7 @@ from accounts.services import (
     account_apply_local_edit,
     contact_apply_local_edit,
 )
+from activities.models import Activity
 from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
 from marketo_sync.sync.services import sync_enqueue_records
 
@@ -85,6 +88,25 @@ def values_table(rows: list[tuple[Any, ...]], headers: tuple[str, ...]) -> SafeS
         format_html_join("", "<th>{}</th>", ((header,) for header in headers)),
         format_html_join("", f"<tr>{cells}</tr>", rows),
     )
+
+
+def history_url(request: HttpRequest, **changes: Any) -> str:
+    """This page's query string with some history parameters changed (others kept)."""
+    query = request.GET.copy()
+    for name, value in changes.items():
+        query[name] = value
+    return f"?{query.urlencode()}"
+
+
+def history_filter_links(
+    request: HttpRequest, parameter: str, options: list[tuple[str, str]]
+) -> list[tuple[str, str, bool]]:
+    """(label, url, selected) per option of one account-history filter; the page restarts."""
+    current = request.GET.get(parameter, "")
+    return [
+        (label, history_url(request, **{parameter: value, "history_page": 1}), value == current)
+        for value, label in options
+    ]
 
 
 class LocallyEditedFilter(admin.SimpleListFilter):
@@ -259,9 +281,28 @@ class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin):
 
     def change_form_context(self, request: HttpRequest, obj: Account) -> dict[str, Any]:
         contacts = Paginator(contact_list_for_account(account=obj), PAGE_SIZE)
+        attributes = account_history_attributes(account=obj)
+        attribute = request.GET.get("history_field", "")
+        source = request.GET.get("history_source", "")
+        attribute = attribute if attribute in attributes else ""
+        source = source if source in Activity.Source.values else ""
+        history = Paginator(
+            account_history(account=obj, attribute=attribute, source=source), PAGE_SIZE
+        ).get_page(request.GET.get("history_page"))
         return {
             "edit_warning": ACCOUNT_WARNING,
             "contacts_page": contacts.get_page(request.GET.get("contacts_page")),
+            "history_page": history,
+            "history_field_links": history_filter_links(
+                request, "history_field", [("", "All fields")] + [(a, a) for a in attributes]
+            ),
+            "history_source_links": history_filter_links(
+                request, "history_source", [("", "All sources"), *Activity.Source.choices]
+            ),
+            "history_previous_url": history.has_previous()
+            and history_url(request, history_page=history.previous_page_number()),
+            "history_next_url": history.has_next()
+            and history_url(request, history_page=history.next_page_number()),
         }
 
 
@@ -338,6 +379,24 @@ class ContactAdmin(
         account_changes = form.account_changes()
         if account_changes and obj.account_id:
             self.save_account_edit(request, obj.account, account_changes)
+            # the edit belongs to the account's own History, not only to this person's
+            self.log_change(
+                request, obj.account,
+                [{"changed": {"fields": [
+                    str(capfirst(Account._meta.get_field(column).verbose_name))
+                    for column in account_changes
+                ]}}],
+            )
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> list[dict]:
+        """The person's History lists the person's fields; account fields go to the account."""
+        fields = [
+            str(capfirst(Contact._meta.get_field(column).verbose_name))
+            for column in form.person_changes()
+        ]
+        return [{"changed": {"fields": fields}}] if fields else []
 
     def change_form_context(self, request: HttpRequest, obj: Contact) -> dict[str, Any]:
         timeline = Paginator(contact_timeline(contact=obj), PAGE_SIZE)

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from accounts.models import Account, Contact
 from accounts.salesforce_fields import ACCOUNT_FIELDS, BadRecord, converter_for
-from activities.models import Activity
+from activities.models import AccountHistory, Activity
 from activities.services import salesforce_value_text
 
 
@@ -81,6 +81,25 @@ def contact_list_for_account(*, account: Account) -> QuerySet[Contact]:
 def contact_timeline(*, contact: Contact) -> QuerySet[Activity]:
     """The person's activities, newest first (served by the timeline index)."""
     return contact.activities.select_related("user").order_by("-created_at", "-pk")
+
+
+def account_history(
+    *, account: Account, attribute: str = "", source: str = ""
+) -> QuerySet[AccountHistory]:
+    """The account's field history, newest first, optionally one field or one source."""
+    entries = account.history.select_related("user", "sync_run")
+    if attribute:
+        entries = entries.filter(attribute=attribute)
+    if source:
+        entries = entries.filter(source=source)
+    return entries.order_by("-created_at", "-pk")
+
+
+def account_history_attributes(*, account: Account) -> list[str]:
+    """The fields this account's history mentions, for its field filter."""
+    return list(
+        account.history.order_by("attribute").values_list("attribute", flat=True).distinct()
+    )
 
 
 def contact_sfdc_ids_by_object(*, contacts: QuerySet[Contact]) -> dict[str, list[str]]:

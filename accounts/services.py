@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import Account, Contact
 from accounts.salesforce_fields import ACCOUNT_FIELDS, PERSON_FIELDS
 from activities.models import Activity
-from activities.services import FieldChange, change_data_value_log
+from activities.services import FieldChange, account_changes_log
 from marketo_sync.db import quoted_table, reassign_related
 
 # Locally editable columns → Salesforce field API names (the activities' `attribute`).
@@ -77,7 +77,7 @@ def account_apply_local_edit(
     )
     if not field_changes:
         return LocalEditResult(fields=[], activities_logged=0)
-    logged = change_data_value_log(
+    logged = account_changes_log(
         changes_by_account={account.pk: field_changes},
         source=Activity.Source.LOCAL_EDIT,
         reason=LOCAL_EDIT_REASON,

@@ -51,3 +51,53 @@ class Activity(models.Model):
     def __str__(self) -> str:
         label = self.get_activity_type_display()
         return f"{label}: {self.attribute}" if self.attribute else label
+
+
+class AccountHistory(models.Model):
+    """One change of one synced account field, recorded once per account.
+
+    Unlike Change Data Value activities (one per contact, none above `ACTIVITY_CONTACT_LIMIT`
+    contacts), every account gets these rows, so a change to a very large account leaves a trace
+    too. A record's first arrival is the baseline and writes none; a delete or undelete writes
+    one `IsDeleted` row.
+    """
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="history"
+    )
+    attribute = models.CharField(max_length=255)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    source = models.CharField(max_length=16, choices=Activity.Source.choices)
+    reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField()
+    sync_run = models.ForeignKey(
+        "sync.SyncRun", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="account_history",
+    )
+    sfdc_modstamp = models.DateTimeField(
+        null=True, blank=True, help_text="The Salesforce SystemModstamp of the update."
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    activities_skipped = models.BooleanField(
+        default=False,
+        help_text="The account had more contacts than the activity limit, so no Change Data "
+        "Value activity was logged for this change.",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "account history entry"
+        verbose_name_plural = "account history"
+        indexes = [
+            models.Index(fields=["account", "-created_at", "-id"], name="account_history_idx"),
+            models.Index(
+                fields=["sync_run"], name="account_history_skipped_idx",
+                condition=models.Q(activities_skipped=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attribute}: {self.old_value} → {self.new_value}"

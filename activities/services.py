@@ -1,4 +1,5 @@
-"""Services that write the activity log. The sync and local edits both call these.
+"""Services that write the activity log and the account history. The sync and local edits both
+call these, inside the transaction of the change they record.
 
 Change Data Value fans one account change out to every live contact of the account, so it is
 written as one set-based INSERT … SELECT per batch of changes (never a row per contact), and the
@@ -18,7 +19,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Contact
-from activities.models import Activity
+from activities.models import AccountHistory, Activity
 
 # (attribute, old value, new value) for one account field that changed.
 FieldChange = tuple[str, Any, Any]
@@ -58,7 +59,7 @@ def live_contact_counts(account_ids: Iterable[int]) -> dict[int, int]:
     return dict(rows)
 
 
-def change_data_value_log(
+def account_changes_log(
     *,
     changes_by_account: Mapping[int, list[FieldChange]],
     source: str,
@@ -66,18 +67,47 @@ def change_data_value_log(
     sync_run_id: int | None = None,
     user_id: int | None = None,
     created_at: datetime | None = None,
+    modstamps: Mapping[int, datetime] | None = None,
+    history_only: Mapping[int, list[FieldChange]] | None = None,
 ) -> ChangeLogResult:
-    """Log one Change Data Value activity per changed field for every live contact.
+    """Record account field changes: one history row per account and field, always, and one
+    Change Data Value activity per changed field for every live contact.
 
-    Accounts with more than `ACTIVITY_CONTACT_LIMIT` live contacts log nothing and are counted as
-    skipped; exactly the limit still logs.
+    Accounts with more than `ACTIVITY_CONTACT_LIMIT` live contacts log no activities, are counted
+    as skipped and their history rows say so; exactly the limit still logs. `history_only`
+    changes (a delete or undelete) go to the history alone. `modstamps` carries the Salesforce
+    SystemModstamp of each account's update.
     """
     changes_by_account = {pk: changes for pk, changes in changes_by_account.items() if changes}
-    if not changes_by_account:
+    history_only = {pk: changes for pk, changes in (history_only or {}).items() if changes}
+    if not changes_by_account and not history_only:
         return ChangeLogResult(0, 0)
     counts = live_contact_counts(changes_by_account)
     limit = settings.ACTIVITY_CONTACT_LIMIT
     over_limit = {pk for pk, contacts in counts.items() if contacts > limit}
+    when = created_at or timezone.now()
+    history_changes = [
+        (account_id, change, account_id in over_limit)
+        for account_id, changes in changes_by_account.items()
+        for change in changes
+    ] + [(account_id, change, False) for account_id, changes in history_only.items()
+         for change in changes]
+    AccountHistory.objects.bulk_create(
+        AccountHistory(
+            account_id=account_id,
+            attribute=attribute,
+            old_value=salesforce_value_text(old),
+            new_value=salesforce_value_text(new),
+            source=source,
+            reason=reason,
+            created_at=when,
+            sync_run_id=sync_run_id,
+            sfdc_modstamp=(modstamps or {}).get(account_id),
+            user_id=user_id,
+            activities_skipped=skipped,
+        )
+        for account_id, (attribute, old, new), skipped in history_changes
+    )
     rows = [
         (account_id, attribute, salesforce_value_text(old), salesforce_value_text(new))
         for account_id, changes in changes_by_account.items()
@@ -85,7 +115,6 @@ def change_data_value_log(
         for attribute, old, new in changes
     ]
     logged = 0
-    when = created_at or timezone.now()
     for start in range(0, len(rows), CHANGES_PER_STATEMENT):
         logged += _insert_fan_out(
             rows[start : start + CHANGES_PER_STATEMENT],

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.views.decorators.http import require_POST
 
 from marketo_sync.admin_mixins import (
@@ -20,6 +21,7 @@ from marketo_sync.admin_mixins import (
 )
 from marketo_sync.sync.charts import backlog_chart_svg, runs_chart_svg
 from marketo_sync.sync.models import SyncError, SyncRun
+from marketo_sync.sync.selectors import accounts_skipped_by_activity_limit
 from marketo_sync.sync.services import (
     backlog_estimates,
     backlog_history,
@@ -56,8 +58,19 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "local_edits_overwritten", "errors", "api_calls", "backlog",
     )
     list_filter = ("status", "mode", "object_name")
+    readonly_fields = ("accounts_without_activities",)
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+    @admin.display(description="Accounts whose changes logged no activities (too many contacts)")
+    def accounts_without_activities(self, obj: SyncRun) -> str:
+        accounts = accounts_skipped_by_activity_limit(run=obj)
+        if not accounts:
+            return "None."
+        return format_html_join(
+            ", ", '<a href="{}">{}</a>',
+            ((reverse("admin:accounts_account_change", args=[a.pk]), a.name) for a in accounts),
+        )
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.salesforce_fields import parse_datetime
 from activities.models import Activity
-from activities.services import change_data_value_log
+from activities.services import account_changes_log
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.sync.cycle import cycle_lock, fail_dead_runs
 from marketo_sync.sync.engine import ObjectSync, mark_absent_as_deleted
@@ -173,7 +173,7 @@ def refresh_formulas(client: SalesforceClient, object_name: str, run: SyncRun) -
                 changed_rows,
                 ["custom_fields", "sfdc_values"] if mapping.tracks_changes else ["custom_fields"],
             )
-            logged = change_data_value_log(
+            logged = account_changes_log(
                 changes_by_account=changes_by_account,
                 source=Activity.Source.SFDC_SYNC,
                 reason="Salesforce formula recalculated",

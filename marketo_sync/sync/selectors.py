@@ -1,5 +1,8 @@
 """Reads of the sync's state that the admin, the schedule and the engine share."""
 
+from django.db.models import QuerySet
+
+from accounts.models import Account
 from marketo_sync.sync.mapping import MAPPINGS, SYSTEM_FIELDS
 from marketo_sync.sync.models import SyncRun, SyncState
 
@@ -26,3 +29,23 @@ def synced_field_names(*, object_names: tuple[str, ...]) -> list[str]:
     ):
         names.update((describe or {}).get("fields", []))
     return sorted(names - SYSTEM_FIELDS)
+
+
+def accounts_skipped_by_activity_limit(*, run: SyncRun) -> QuerySet[Account]:
+    """Accounts whose changes in this run logged no activities (too many contacts).
+
+    Read from their history rows, so the list stays true whatever the contact counts are now. A
+    cycle's changes are recorded on its object runs; cycles never overlap, so those are the runs
+    started while the cycle ran.
+    """
+    if run.object_name:
+        runs = SyncRun.objects.filter(pk=run.pk)
+    else:
+        runs = SyncRun.objects.filter(started_at__gte=run.started_at).exclude(object_name="")
+        if run.finished_at:
+            runs = runs.filter(started_at__lte=run.finished_at)
+    return (
+        Account.objects.filter(history__sync_run__in=runs, history__activities_skipped=True)
+        .distinct()
+        .order_by("name", "pk")
+    )

@@ -18,7 +18,7 @@ from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from accounts.salesforce_fields import BadRecord, clean_id
 from accounts.services import person_absorb
 from activities.models import Activity
-from activities.services import FieldChange, change_data_value_log
+from activities.services import FieldChange, account_changes_log
 from marketo_sync.db import quoted_table, reassign_related
 from marketo_sync.sync.mapping import SYSTEM_FIELDS, ObjectMapping
 
@@ -301,6 +301,8 @@ class AccountWriter(RecordWriter):
     def __init__(self, mapping: ObjectMapping, run_id: int | None) -> None:
         super().__init__(mapping, run_id)
         self.changes_by_account: dict[int, list[FieldChange]] = {}
+        self.deletions_by_account: dict[int, list[FieldChange]] = {}
+        self.modstamps: dict[int, datetime] = {}
 
     def existing_columns(self) -> list[str]:
         return [*super().existing_columns(), "locally_edited_at"]
@@ -317,7 +319,12 @@ class AccountWriter(RecordWriter):
             return
         if current["locally_edited_at"]:
             outcome.local_edits_overwritten += 1
-        if not current["is_deleted"] and not values["is_deleted"]:
+        self.modstamps[current["pk"]] = row.modstamp
+        if current["is_deleted"] != values["is_deleted"]:
+            self.deletions_by_account[current["pk"]] = [
+                ("IsDeleted", current["is_deleted"], values["is_deleted"])
+            ]
+        elif not values["is_deleted"]:
             changed = self.changed_fields(current, values, row.record)
             if changed:
                 self.changes_by_account[current["pk"]] = changed
@@ -339,12 +346,14 @@ class AccountWriter(RecordWriter):
         return changes
 
     def after_upsert(self, written: list[dict[str, Any]], outcome: PageOutcome) -> None:
-        if self.changes_by_account:
-            logged = change_data_value_log(
+        if self.changes_by_account or self.deletions_by_account:
+            logged = account_changes_log(
                 changes_by_account=self.changes_by_account,
+                history_only=self.deletions_by_account,
                 source=Activity.Source.SFDC_SYNC,
                 reason="Salesforce update",
                 sync_run_id=self.run_id,
+                modstamps=self.modstamps,
             )
             outcome.activities_logged += logged.activities_logged
             outcome.accounts_skipped_activity_limit += logged.accounts_skipped

@@ -1,14 +1,17 @@
 """The marketers' admin through the Django test client: every editing rule and its warnings."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.admin import ACCOUNT_WARNING, PERSON_WARNING
 from accounts.forms import ACCOUNT_COLUMNS, PERSON_COLUMNS
 from accounts.models import Account, Contact
-from activities.models import Activity
+from activities.models import AccountHistory, Activity
 
 pytestmark = pytest.mark.django_db
 
@@ -284,3 +287,54 @@ def test_salesforce_data_is_escaped_everywhere(marketer_client):
         text = marketer_client.get(url).content.decode()
         assert "<script>alert" not in text and "<img src=x" not in text, url
         assert "<b>x</b>" not in text, url
+
+
+def test_an_account_edit_from_a_contact_lands_in_the_accounts_history(
+    marketer_client, marketer, account
+):
+    contact = account.contacts.order_by("pk").first()
+    marketer_client.post(
+        contact_url(contact),
+        contact_form(contact, title="CFO", account_industry="Banking"),
+    )
+    entry = AccountHistory.objects.get(account=account)
+    assert (entry.attribute, entry.old_value, entry.new_value) == ("Industry", "Retail", "Banking")
+    assert (entry.source, entry.user) == ("local_edit", marketer)
+    account_log = LogEntry.objects.get(object_id=str(account.pk))
+    assert "Industry" in account_log.get_change_message()
+    person_log = LogEntry.objects.get(object_id=str(contact.pk))
+    assert "Title" in person_log.get_change_message()
+    assert "Industry" not in person_log.get_change_message()
+    history_page = marketer_client.get(
+        reverse("admin:accounts_account_history", args=[account.pk])
+    ).content.decode()
+    assert "Changed Industry" in history_page
+
+
+def test_the_account_page_shows_its_history_filtered_and_paginated(marketer_client, account):
+    for number in range(30):
+        AccountHistory.objects.create(
+            account=account, attribute="Industry" if number % 2 else "Phone",
+            old_value=f"old {number}", new_value=f"new {number}",
+            source="sfdc_sync" if number < 20 else "local_edit",
+            created_at=timezone.now() + timedelta(seconds=number),
+        )
+    text = marketer_client.get(account_url(account)).content.decode()
+    assert "Account history (30)" in text
+    assert "new 29" in text and "new 0" not in text  # newest first, one page of 25
+    assert "history_page=2" in text
+    filtered = marketer_client.get(
+        account_url(account), {"history_field": "Industry", "history_source": "local_edit"}
+    ).content.decode()
+    assert "Account history (5)" in filtered  # 21, 23, 25, 27, 29
+    assert "new 21" in filtered and "new 20" not in filtered and "new 3<" not in filtered
+    ignored = marketer_client.get(account_url(account), {"history_field": "No such field"})
+    assert "Account history (30)" in ignored.content.decode()
+
+
+def test_an_account_without_changes_says_its_first_values_are_the_baseline(
+    marketer_client, account
+):
+    text = marketer_client.get(account_url(account)).content.decode()
+    assert "Account history (0)" in text
+    assert "the values Salesforce first sent are the baseline" in text

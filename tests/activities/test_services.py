@@ -2,7 +2,7 @@ import pytest
 
 from accounts.models import Account, Contact
 from activities.models import Activity
-from activities.services import change_data_value_log, salesforce_value_text
+from activities.services import account_changes_log, salesforce_value_text
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ def make_account(sfdc_id: str, contacts: int, deleted: int = 0) -> Account:
 
 def test_one_activity_per_field_per_live_contact():
     account = make_account("0019000000B98deAAB", contacts=3, deleted=2)
-    result = change_data_value_log(
+    result = account_changes_log(
         changes_by_account={
             account.pk: [("Industry", "Retail", "Banking"), ("NumberOfEmployees", 10, None)]
         },
@@ -40,7 +40,7 @@ def test_limit_is_inclusive(settings):
     settings.ACTIVITY_CONTACT_LIMIT = 4
     at_limit = make_account("0019000000B98deAAB", contacts=4, deleted=3)
     over_limit = make_account("0019000000oC4HkAAK", contacts=5)
-    result = change_data_value_log(
+    result = account_changes_log(
         changes_by_account={
             at_limit.pk: [("Industry", "A", "B")],
             over_limit.pk: [("Industry", "A", "B")],

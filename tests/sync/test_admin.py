@@ -9,6 +9,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Account
+from activities.models import AccountHistory
 from marketo_sync.sync.models import SyncError, SyncRun, SyncState
 from marketo_sync.sync.services import CYCLE_JOB_ID
 
@@ -104,3 +106,29 @@ def test_the_error_export_keeps_salesforce_text_out_of_spreadsheet_formulas(mark
     messages = sorted(row[header.index("message")] for row in rows)
     assert messages == sorted(["'" + formula for formula in FORMULAS] + ["plain text", "a = b"])
     assert {row[header.index("attempts")] for row in rows} == {"1"}
+
+
+def test_a_cycle_page_links_the_accounts_the_activity_limit_skipped(marketer_client):
+    now = timezone.now()
+    cycle = SyncRun.objects.create(
+        mode="incremental", status="success", started_at=now - timezone.timedelta(minutes=2),
+        finished_at=now, accounts_skipped_activity_limit=1,
+    )
+    object_run = SyncRun.objects.create(
+        object_name="Account", mode="incremental", status="success",
+        started_at=now - timezone.timedelta(minutes=1), finished_at=now,
+    )
+    big = Account.objects.create(sfdc_id="0019000000B98deAAB", name="<b>Big</b> Co")
+    small = Account.objects.create(sfdc_id="0019000000oC4HkAAK", name="Small")
+    for account, skipped in ((big, True), (small, False)):
+        AccountHistory.objects.create(
+            account=account, attribute="Industry", new_value="Banking", source="sfdc_sync",
+            created_at=now, sync_run=object_run, activities_skipped=skipped,
+        )
+    for run in (cycle, object_run):
+        text = marketer_client.get(
+            reverse("admin:sync_syncrun_change", args=[run.pk])
+        ).content.decode()
+        assert reverse("admin:accounts_account_change", args=[big.pk]) in text
+        assert "&lt;b&gt;Big&lt;/b&gt; Co" in text
+        assert reverse("admin:accounts_account_change", args=[small.pk]) not in text

@@ -9,7 +9,7 @@ import pytest
 from rq.job import JobStatus
 
 from accounts.models import Account, Contact
-from activities.models import Activity
+from activities.models import AccountHistory, Activity
 from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.models import SyncRun
 from marketo_sync.sync.services import sync_enqueue_cycle
@@ -47,6 +47,12 @@ def test_killed_during_an_incremental_sync_with_updates_logs_each_activity_once(
     assert resumed.returncode == 0, resumed.stderr + resumed.stdout
     assert Activity.objects.count() == expected
     assert Activity.objects.values("contact", "attribute").distinct().count() == expected
+    # the history rows share the page transaction: one per account and field, never twice
+    changed_accounts = Account.objects.exclude(contacts=None).distinct().count()
+    assert AccountHistory.objects.count() == 2 * changed_accounts
+    assert AccountHistory.objects.values("account", "attribute").distinct().count() == (
+        2 * changed_accounts
+    )
     assert Account.objects.count() == control.count("Account", include_deleted=True)
     assert set(Account.objects.values_list("industry", flat=True).exclude(contacts=None)) == {
         f"Crash Test {n}" for n in range(Account.objects.exclude(contacts=None).distinct().count())

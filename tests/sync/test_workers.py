@@ -12,9 +12,10 @@ from django.utils import timezone
 from rq.job import JobStatus
 
 from accounts.models import Account, Contact
-from activities.models import Activity
+from activities.models import AccountHistory, Activity
 from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.models import SyncRun
+from marketo_sync.sync.selectors import accounts_skipped_by_activity_limit
 from marketo_sync.sync.services import (
     CYCLE_JOB_ID,
     cycle_pending,
@@ -110,12 +111,23 @@ def test_activity_limit_at_the_real_5000(sandbox, contacts, logs):
     account = Account.objects.get(sfdc_id=account_id)
     assert account.industry == "Banking"  # the data syncs either way
     logged = Activity.objects.filter(contact__account=account).count()
+    # the account's own history records the change at any size, once per field
+    history = AccountHistory.objects.filter(
+        account=account, sync_run__started_at__gte=run.started_at
+    )
+    assert sorted(history.values_list("attribute", "old_value", "new_value")) == [
+        ("Industry", "Retail", "Banking"), ("Phone", "", "+1 555"), ("Tier__c", "", "2.0"),
+    ]
+    skipped = list(accounts_skipped_by_activity_limit(run=run))
     if logs:
         assert logged == 5000 * 3
         assert run.accounts_skipped_activity_limit == 0
+        assert skipped == []
     else:
         assert logged == 0
         assert run.accounts_skipped_activity_limit == 1
+        assert skipped == [account]
+        assert all(history.values_list("activities_skipped", flat=True))
 
 
 def test_a_started_job_of_a_dead_worker_does_not_block_the_schedule(sandbox, settings):
