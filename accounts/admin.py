@@ -7,6 +7,7 @@ Salesforce ids and system timestamps are read-only; every local edit goes throug
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -40,12 +41,14 @@ from accounts.selectors import (
     contact_timeline,
 )
 from accounts.services import (
-    LocalEditResult,
+    ACCOUNT_API_NAMES,
+    PERSON_API_NAMES,
     account_apply_local_edit,
     contact_apply_local_edit,
 )
 from activities.models import Activity
 from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
+from marketo_sync.sync.selectors import picklist_values
 from marketo_sync.sync.services import sync_enqueue_records
 
 CONTACT_SYSTEM_READONLY = (
@@ -66,17 +69,42 @@ PERSON_WARNING = (
     "Edits to this person are local only: they are not sent to Salesforce, and the next "
     "Salesforce update of this person overwrites them."
 )
+SHARED_EDIT_TEMPLATE = "admin/accounts/shared_edit_confirmation.html"
+# The posted field that says the marketer confirmed a large shared edit.
+CONFIRMED = "_confirm_shared_edit"
+# Where save_model leaves the summary that replaces Django's generic success message.
+SAVE_SUMMARY = "_local_edit_summary"
 NO_ACCOUNT_CREATION = (
     "Accounts cannot be created here: they come from Salesforce. Convert Person is the only "
     "way to create one."
 )
 
 
-def local_edit_message(edit: LocalEditResult) -> str:
+def field_labels(model: type[Account] | type[Contact], columns: Any) -> list[str]:
+    return [str(capfirst(model._meta.get_field(column).verbose_name)) for column in columns]
+
+
+def local_edit_summary(
+    *, person: Contact | None, person_fields: list[str], account: Account | None,
+    account_fields: list[str], contacts: int,
+) -> str:
+    """What a save changed, named: the person's fields and/or the shared account's."""
+    parts = []
+    if person is not None and person_fields:
+        parts.append(f"{person}: {', '.join(person_fields)}")
+    if account is not None and account_fields:
+        parts.append(
+            f"the account {account.name} (shared by {contacts} contacts): "
+            f"{', '.join(account_fields)}"
+        )
+    if not parts:
+        return "Nothing changed, so nothing was saved."
+    overwritten = (
+        "the next Salesforce update overwrites all of the account's data"
+        if account_fields else "the next Salesforce update of this person overwrites it"
+    )
     return (
-        f"Account saved locally for every contact ({', '.join(edit.fields)}; "
-        f"{edit.activities_logged} activities logged). It is not sent to Salesforce; the next "
-        "Salesforce update of this account overwrites all of its account data."
+        f"Saved locally for {' and '.join(parts)}. It is not sent to Salesforce; {overwritten}."
     )
 
 
@@ -167,15 +195,91 @@ class ResyncAdminMixin:
 
 
 class AccountEditMixin(admin.ModelAdmin):
-    """Saving an account edit, from the account or from one of its contacts, says the same:
-    every contact now shows it, and the next Salesforce update overwrites it."""
+    """Saving an account edit, from the account or from one of its contacts: the same rules.
+
+    An edit that reaches more than `SHARED_EDIT_CONFIRM_CONTACTS` contacts is saved only from a
+    confirmation page that repeats the posted form; the message after a save names what changed
+    instead of Django's generic "changed successfully".
+    """
+
+    def edited_account(self, obj: Any, form: Any) -> tuple[Account | None, dict[str, Any]]:
+        """The account a valid form edits and its changed fields (column → new value)."""
+        raise NotImplementedError
+
+    def picklist_columns(self) -> dict[str, list[str]]:
+        """Account columns that are picklists in Salesforce → the values it currently lists."""
+        values = picklist_values(object_name="Account")
+        return {
+            column: values[api_name]
+            for column, api_name in ACCOUNT_API_NAMES.items()
+            if api_name in values
+        }
 
     def save_account_edit(
         self, request: HttpRequest, account: Account, changes: dict[str, Any]
-    ) -> None:
+    ) -> list[str]:
+        """Apply the edit; returns the labels of the account fields it changed."""
         edit = account_apply_local_edit(account=account, changes=changes, user=request.user)
-        if edit.fields:
-            self.message_user(request, local_edit_message(edit), messages.WARNING)
+        columns = {ACCOUNT_API_NAMES[c]: c for c in changes}
+        return field_labels(Account, [columns[api_name] for api_name in edit.fields])
+
+    def message_user(self, request: HttpRequest, message: Any, level: int = messages.INFO,
+                     *args: Any, **kwargs: Any) -> None:
+        summary = getattr(request, SAVE_SUMMARY, None)
+        if summary is not None and level == messages.SUCCESS:
+            message = summary
+        super().message_user(request, message, level, *args, **kwargs)
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method == "POST" and object_id and CONFIRMED not in request.POST:
+            confirmation = self.shared_edit_confirmation(request, object_id)
+            if confirmation is not None:
+                return confirmation
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def shared_edit_confirmation(
+        self, request: HttpRequest, object_id: str
+    ) -> HttpResponse | None:
+        """The confirmation page, when this POST would change a large account; else None and
+        the ordinary view saves (or shows the form's errors, or refuses)."""
+        obj = self.get_object(request, object_id)
+        if obj is None or not self.has_change_permission(request, obj):
+            return None
+        form = self.get_form(request, obj, change=True)(request.POST, request.FILES, instance=obj)
+        if not form.is_valid():
+            return None
+        account, changes = self.edited_account(obj, form)
+        if account is None or not changes:
+            return None
+        contacts = contact_count_for_account(account_id=account.pk)
+        if contacts <= settings.SHARED_EDIT_CONFIRM_CONTACTS:
+            return None
+        current = Account.objects.get(pk=account.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Change the account {current.name} for {contacts} contacts?",
+            "account": current,
+            "contacts": contacts,
+            "changes": [
+                (label, getattr(current, column), value)
+                for (column, value), label in zip(
+                    changes.items(), field_labels(Account, changes), strict=True
+                )
+            ],
+            "warning": ACCOUNT_WARNING,
+            "posted": [
+                (name, value)
+                for name, values in request.POST.lists()
+                if name != "csrfmiddlewaretoken"
+                for value in values
+            ],
+            "confirmed_name": CONFIRMED,
+        }
+        return TemplateResponse(request, SHARED_EDIT_TEMPLATE, context)
 
 
 class ChangeFormContextMixin:
@@ -276,8 +380,24 @@ class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin):
             return "No local differences."
         return values_table(rows, ("Field", "Local", "Salesforce (last sync)"))
 
+    def edited_account(
+        self, obj: Account, form: Any
+    ) -> tuple[Account | None, dict[str, Any]]:
+        return obj, form.changes(ACCOUNT_COLUMNS)
+
+    def get_form(
+        self, request: HttpRequest, obj: Account | None = None, change: bool = False,
+        **kwargs: Any,
+    ) -> type[ModelForm]:
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"picklists": self.picklist_columns()})
+
     def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
-        self.save_account_edit(request, obj, form.changes(ACCOUNT_COLUMNS))
+        changed = self.save_account_edit(request, obj, form.changes(ACCOUNT_COLUMNS))
+        setattr(request, SAVE_SUMMARY, local_edit_summary(
+            person=None, person_fields=[], account=obj, account_fields=changed,
+            contacts=contact_count_for_account(account_id=obj.pk),
+        ))
 
     def change_form_context(self, request: HttpRequest, obj: Account) -> dict[str, Any]:
         contacts = Paginator(contact_list_for_account(account=obj), PAGE_SIZE)
@@ -345,7 +465,10 @@ class ContactAdmin(
         # the account fields are added by the form itself; the model form knows person fields
         kwargs["fields"] = PERSON_COLUMNS
         form = super().get_form(request, obj, change, **kwargs)
-        return type(form.__name__, (form,), {"edit_account": self.can_edit_account(request, obj)})
+        return type(form.__name__, (form,), {
+            "edit_account": self.can_edit_account(request, obj),
+            "account_picklists": self.picklist_columns(),
+        })
 
     def get_fieldsets(self, request: HttpRequest, obj: Contact | None = None) -> list:
         fieldsets: list = [
@@ -374,28 +497,37 @@ class ContactAdmin(
         ]
         return values_table(rows, ("Field", "Value"))
 
+    def edited_account(
+        self, obj: Contact, form: Any
+    ) -> tuple[Account | None, dict[str, Any]]:
+        return (obj.account, form.account_changes()) if obj.account_id else (None, {})
+
     def save_model(self, request: HttpRequest, obj: Contact, form: Any, change: bool) -> None:
-        contact_apply_local_edit(contact=obj, changes=form.person_changes(), user=request.user)
+        person = contact_apply_local_edit(
+            contact=obj, changes=form.person_changes(), user=request.user
+        )
         account_changes = form.account_changes()
+        account_fields: list[str] = []
         if account_changes and obj.account_id:
-            self.save_account_edit(request, obj.account, account_changes)
-            # the edit belongs to the account's own History, not only to this person's
-            self.log_change(
-                request, obj.account,
-                [{"changed": {"fields": [
-                    str(capfirst(Account._meta.get_field(column).verbose_name))
-                    for column in account_changes
-                ]}}],
-            )
+            account_fields = self.save_account_edit(request, obj.account, account_changes)
+            if account_fields:
+                # the edit belongs to the account's own History, not only to this person's
+                self.log_change(request, obj.account, [{"changed": {"fields": account_fields}}])
+        person_columns = {PERSON_API_NAMES[c]: c for c in form.person_changes()}
+        setattr(request, SAVE_SUMMARY, local_edit_summary(
+            person=obj,
+            person_fields=field_labels(Contact, [person_columns[n] for n in person.fields]),
+            account=obj.account if obj.account_id else None,
+            account_fields=account_fields,
+            contacts=contact_count_for_account(account_id=obj.account_id)
+            if account_fields else 0,
+        ))
 
     def construct_change_message(
         self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
     ) -> list[dict]:
         """The person's History lists the person's fields; account fields go to the account."""
-        fields = [
-            str(capfirst(Contact._meta.get_field(column).verbose_name))
-            for column in form.person_changes()
-        ]
+        fields = field_labels(Contact, form.person_changes())
         return [{"changed": {"fields": fields}}] if fields else []
 
     def change_form_context(self, request: HttpRequest, obj: Contact) -> dict[str, Any]:

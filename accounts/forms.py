@@ -23,11 +23,35 @@ def account_field_name(column: str) -> str:
     return f"{ACCOUNT_PREFIX}{column}"
 
 
+def picklist_field(field: forms.Field, values: list[str], current: Any) -> forms.ChoiceField:
+    """A dropdown of the values Salesforce lists; any other value is refused by the form.
+
+    A current value Salesforce no longer lists stays selectable, marked, so saving the form
+    unchanged never fails on it.
+    """
+    choices = [("", "---------"), *((value, value) for value in values)]
+    if current and current not in values:
+        choices.append((current, f"{current} (no longer listed in Salesforce)"))
+    return forms.ChoiceField(
+        choices=choices, required=field.required, label=field.label, help_text=field.help_text,
+    )
+
+
 class LocalEditForm(forms.ModelForm):
-    """A model form whose `changes()` are the fields changed since the page was rendered."""
+    """A model form whose `changes()` are the fields changed since the page was rendered.
+
+    `picklists` (column → values Salesforce lists) turns those columns into dropdowns.
+    """
+
+    picklists: dict[str, list[str]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        for column, values in self.picklists.items():
+            if column in self.fields:
+                self.fields[column] = picklist_field(
+                    self.fields[column], values, getattr(self.instance, column, None)
+                )
         for field in self.fields.values():
             field.show_hidden_initial = True
 
@@ -55,6 +79,7 @@ class ContactLocalEditForm(LocalEditForm):
     """
 
     edit_account = False
+    account_picklists: dict[str, list[str]] = {}
 
     class Meta:
         model = Contact
@@ -67,6 +92,10 @@ class ContactLocalEditForm(LocalEditForm):
             return
         account_fields = forms.fields_for_model(Account, fields=ACCOUNT_COLUMNS)
         for column, field in account_fields.items():
+            if column in self.account_picklists:
+                field = picklist_field(
+                    field, self.account_picklists[column], getattr(account, column)
+                )
             field.show_hidden_initial = True
             name = account_field_name(column)
             self.fields[name] = field

@@ -176,6 +176,8 @@ SALESFORCE_RETRY_BASE_SECONDS = float(os.environ.get("SALESFORCE_RETRY_BASE_SECO
 
 SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 300)
 ACTIVITY_CONTACT_LIMIT = env_int("ACTIVITY_CONTACT_LIMIT", 5000)
+# A local account edit reaching more contacts than this is saved only after a confirmation page.
+SHARED_EDIT_CONFIRM_CONTACTS = env_int("SHARED_EDIT_CONFIRM_CONTACTS", 1000)
 # Incremental queries re-read this much before the watermark, so a record committed late with
 # an earlier SystemModstamp is not missed (re-reads of unchanged records change nothing).
 SYNC_OVERLAP_SECONDS = env_int("SYNC_OVERLAP_SECONDS", 300)

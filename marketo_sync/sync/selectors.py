@@ -49,3 +49,12 @@ def accounts_skipped_by_activity_limit(*, run: SyncRun) -> QuerySet[Account]:
         .distinct()
         .order_by("name", "pk")
     )
+
+
+def picklist_values(*, object_name: str) -> dict[str, list[str]]:
+    """Active values of each picklist field, as the last describe listed them (none before the
+    first sync described the object)."""
+    describe = (
+        SyncState.objects.filter(object_name=object_name).values_list("describe", flat=True).first()
+    )
+    return dict((describe or {}).get("picklists", {}))

@@ -12,6 +12,7 @@ from accounts.admin import ACCOUNT_WARNING, PERSON_WARNING
 from accounts.forms import ACCOUNT_COLUMNS, PERSON_COLUMNS
 from accounts.models import Account, Contact
 from activities.models import AccountHistory, Activity
+from marketo_sync.sync.models import SyncState
 
 pytestmark = pytest.mark.django_db
 
@@ -338,3 +339,100 @@ def test_an_account_without_changes_says_its_first_values_are_the_baseline(
     text = marketer_client.get(account_url(account)).content.decode()
     assert "Account history (0)" in text
     assert "the values Salesforce first sent are the baseline" in text
+
+
+def test_a_large_shared_edit_is_saved_only_from_its_confirmation_page(
+    marketer_client, account, settings
+):
+    settings.SHARED_EDIT_CONFIRM_CONTACTS = 2  # the fixture's account has 3 contacts
+    contact = account.contacts.order_by("pk").first()
+    posted = contact_form(contact, account_industry="Banking")
+    first = marketer_client.post(contact_url(contact), posted)
+    text = first.content.decode()
+    assert first.status_code == 200
+    assert "Change the account Blue Harbor for 3 contacts?" in text
+    assert "<td>Industry</td><td>Retail</td><td>Banking</td>" in text
+    assert ACCOUNT_WARNING in text and 'name="csrfmiddlewaretoken"' in text
+    account.refresh_from_db()
+    assert account.industry == "Retail" and not AccountHistory.objects.exists()
+
+    confirmed = {**posted, "_confirm_shared_edit": "1"}
+    for _ in range(2):  # a double submit saves once
+        response = marketer_client.post(contact_url(contact), confirmed)
+        assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.industry == "Banking"
+    assert AccountHistory.objects.count() == 1
+    assert Activity.objects.filter(attribute="Industry").count() == 3
+
+
+def test_a_small_shared_edit_and_a_person_only_edit_need_no_confirmation(
+    marketer_client, account, settings
+):
+    settings.SHARED_EDIT_CONFIRM_CONTACTS = 3
+    contact = account.contacts.order_by("pk").first()
+    response = marketer_client.post(
+        contact_url(contact), contact_form(contact, account_industry="Banking")
+    )
+    assert response.status_code == 302
+    settings.SHARED_EDIT_CONFIRM_CONTACTS = 1
+    contact.refresh_from_db()
+    response = marketer_client.post(contact_url(contact), contact_form(contact, title="CFO"))
+    assert response.status_code == 302
+
+
+def test_the_message_names_what_changed(marketer_client, account):
+    contact = account.contacts.order_by("pk").first()
+    only_account = marketer_client.post(
+        contact_url(contact), contact_form(contact, account_industry="Banking"), follow=True
+    ).content.decode()
+    assert "Saved locally for the account Blue Harbor (shared by 3 contacts): Industry" in (
+        only_account
+    )
+    assert "was changed successfully" not in only_account
+    contact.refresh_from_db()
+    account.refresh_from_db()
+    both = marketer_client.post(
+        contact_url(contact),
+        contact_form(contact, title="CFO", account_industry="Energy"),
+        follow=True,
+    ).content.decode()
+    assert f"Saved locally for {contact}: Title and the account Blue Harbor" in both
+    contact.refresh_from_db()
+    account.refresh_from_db()
+    nothing = marketer_client.post(contact_url(contact), contact_form(contact), follow=True)
+    assert "Nothing changed, so nothing was saved." in nothing.content.decode()
+
+
+@pytest.fixture
+def described_picklists():
+    SyncState.objects.update_or_create(
+        object_name="Account",
+        defaults={"describe": {"fields": [], "picklists": {
+            "Industry": ["Banking", "Energy"], "Type": ["Customer", "Partner"],
+        }}},
+    )
+
+
+def test_picklists_are_dropdowns_of_salesforces_values(
+    marketer_client, account, described_picklists
+):
+    text = marketer_client.get(account_url(account)).content.decode()
+    assert '<select name="industry"' in text
+    assert '<option value="Banking">Banking</option>' in text
+    assert "Retail (no longer listed in Salesforce)" in text  # the current value is kept
+    contact = account.contacts.order_by("pk").first()
+    assert '<select name="account_type"' in marketer_client.get(
+        contact_url(contact)
+    ).content.decode()
+    refused = marketer_client.post(account_url(account), account_form(account, industry="Bankng"))
+    assert refused.status_code == 200
+    assert "Select a valid choice. Bankng is not one of the available choices." in (
+        refused.content.decode()
+    )
+    kept = marketer_client.post(
+        account_url(account), account_form(account, website="https://x.example")
+    )
+    assert kept.status_code == 302
+    account.refresh_from_db()
+    assert (account.industry, account.website) == ("Retail", "https://x.example")

@@ -4,6 +4,7 @@ import pytest
 
 from accounts.models import Account, Contact
 from marketo_sync.salesforce import client as client_module
+from marketo_sync.salesforce.ids import id_from_number, id_number
 from marketo_sync.sync.cycle import sync_cycle
 from tests.fixtures.browser import log_in, screenshot
 from tests.fixtures.users import create_marketer, grant
@@ -37,7 +38,7 @@ def test_marketer_edits_account_from_a_contact_until_salesforce_overwrites(
     assert "not sent to Salesforce" in warning and "overwrites all of its account data" in warning
     assert "not sent to Salesforce" in page.inner_text(".local-edit-warning")
     assert page.locator("a.add-related, #add_id_account").count() == 0
-    page.fill("#id_account_industry", "Banking")
+    page.select_option("#id_account_industry", "Banking")
     screenshot(page, "contact-edit-account")
     page.click("input[name=_save]")
     page.wait_for_selector(".messagelist")
@@ -57,6 +58,8 @@ def test_marketer_edits_account_from_a_contact_until_salesforce_overwrites(
     page.goto(f"{admin}/accounts/account/{account.pk}/change/")
     assert "Banking" in page.inner_text(".field-divergence")
     assert "Contacts of this account" in page.inner_text("#account-contacts")
+    history = page.inner_text("#account-history")
+    assert "Industry" in history and "Banking" in history and "Local edit" in history
     screenshot(page, "account-page")
 
     sandbox.control.update("Account", account.sfdc_id, {"Industry": "Retail"})
@@ -102,3 +105,38 @@ def test_salesforce_data_is_rendered_inert(page, live_server, marketer_login):
         page.goto(f"{live_server.url}/admin/{path}")
         assert page.evaluate("window.pwned") is None, path
     assert "<script>" in page.inner_text("#content")
+
+
+def test_a_large_account_edit_asks_first_and_lands_in_the_accounts_history(
+    page, live_server, marketer_login
+):
+    account = Account.objects.create(
+        sfdc_id="0019000000B98deAAB", name="Big Co", industry="Retail",
+    )
+    first_contact_number = id_number("003900000000000")
+    Contact.objects.bulk_create(
+        Contact(
+            last_name=f"Person {number}", account=account, sfdc_type="contact",
+            sfdc_id=id_from_number(first_contact_number + number),
+        )
+        for number in range(6000)
+    )
+    contact = account.contacts.order_by("pk").first()
+    log_in(page, live_server, *marketer_login)
+    page.goto(f"{live_server.url}/admin/accounts/contact/{contact.pk}/change/")
+    page.fill("#id_account_industry", "Banking")  # no describe yet: a text box
+    page.click("input[name=_save]")
+    assert "Change the account Big Co for 6000 contacts?" in page.inner_text("#content")
+    assert "Retail" in page.inner_text("#shared-edit-changes")
+    screenshot(page, "shared-edit-confirmation")
+    account.refresh_from_db()
+    assert account.industry == "Retail"  # nothing saved before the confirmation
+    page.click("text=Yes, change it for all 6000 contacts")
+    page.wait_for_selector(".messagelist")
+    assert "the account Big Co (shared by 6000 contacts): Industry" in (
+        page.inner_text(".messagelist")
+    )
+    page.goto(f"{live_server.url}/admin/accounts/account/{account.pk}/change/")
+    history = page.inner_text("#account-history")
+    assert "Banking" in history and "no activities: too many contacts" in history
+    screenshot(page, "account-history")

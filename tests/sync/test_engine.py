@@ -4,8 +4,10 @@ import pytest
 
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from activities.models import Activity
+from marketo_sync.sandbox.schema import ACCOUNT_TYPES, INDUSTRIES
 from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.models import SyncError, SyncRun, SyncState
+from marketo_sync.sync.selectors import picklist_values
 from tests.fixtures.sandbox import sandbox_login
 from tests.fixtures.sync import cycle
 from tests.sandbox.test_server import convert
@@ -227,3 +229,11 @@ def test_watermark_is_stored_per_object(sandbox):
     assert state.modstamp == latest.sfdc_last_modified
     assert state.last_id == latest.sfdc_id
     assert state.last_full_at is not None
+
+
+def test_the_describe_keeps_each_picklists_active_values_for_the_admin(sandbox):
+    cycle()
+    picklists = picklist_values(object_name="Account")
+    assert picklists["Industry"] == list(INDUSTRIES)
+    assert picklists["Type"] == list(ACCOUNT_TYPES)
+    assert "Name" not in picklists
