@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from marketo_sync.demo import (
+from marketo_sync.devtools.demo import (
     DEMO_DATA_DIR,
     ChildProcesses,
     child_environment,
@@ -36,6 +36,11 @@ class Command(BaseCommand):
         parser.add_argument("--data-dir", type=Path, default=DEMO_DATA_DIR)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError(
+                "the demo runs only with DEBUG=1: it creates the superuser 'admin' with the "
+                "password printed in the README. Nothing was changed."
+            )
         signal.signal(signal.SIGTERM, stop_on_sigterm)
         started = time.monotonic()
         state_file = Path(settings.SALESFORCE_SANDBOX_STATE)
