@@ -14,6 +14,7 @@ from marketo_sync.devtools.demo import (
     ChildProcesses,
     child_environment,
     demo_users_ensure,
+    earlier_sandbox_stop,
     sandbox_wait_ready,
 )
 
@@ -49,6 +50,8 @@ class Command(BaseCommand):
         env = child_environment(state_file)
         children = ChildProcesses()
         try:
+            if earlier := earlier_sandbox_stop(state_file):
+                self.stdout.write(f"Stopped the sandbox of an earlier demo (pid {earlier}).")
             written_after = time.time() - 1
             children.start(
                 "Salesforce sandbox",
