@@ -21,7 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "marketo_sync_bench"
 # The deploy configuration: with DEBUG=1 Django keeps the text of the last 9,000 queries, and
 # bulk upserts of 2,000 rows make that log, not the sync, what is measured.
-DEPLOY = {"DEBUG": "0", "SECRET_KEY": "benchmark-only-" + "k" * 50, "SECURE_SSL_REDIRECT": "0"}
+DEPLOY = {
+    "DEBUG": "0",
+    "SECRET_KEY": "benchmark-only-" + "k" * 50,
+    "SECURE_SSL_REDIRECT": "0",
+    "DEV_TOOLS": "1",  # `sfdc_sandbox`, and Salesforce settings from its state file
+}
 
 
 def prepare_environment() -> None:

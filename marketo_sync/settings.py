@@ -42,6 +42,10 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
+# Development tools (`manage.py demo`, `manage.py sfdc_sandbox`, Salesforce settings read from the
+# sandbox's state file): on with DEBUG, or with DEV_TOOLS=1 for the deploy configuration run
+# against the sandbox (benchmarks, deploy-form tests). Off in a deploy.
+DEV_TOOLS = env_bool("DEV_TOOLS", False) or DEBUG
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
@@ -68,6 +72,8 @@ INSTALLED_APPS = [
     "activities",
     "marketo_sync.sync",
 ]
+if DEV_TOOLS:
+    INSTALLED_APPS.append("marketo_sync.devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -155,8 +161,8 @@ ADMINS = [
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 SERVER_EMAIL = os.environ.get("SERVER_EMAIL", "marketo-sync@localhost")
 
-# Salesforce. Empty values fall back, at call time, to the running sandbox's state file, so the
-# demo and the tests need no configuration while a real org needs only these variables.
+# Salesforce. With DEV_TOOLS on, empty values fall back, at call time, to the running sandbox's
+# state file, so the demo and the tests need no configuration; a real org needs only these.
 SALESFORCE_SANDBOX_STATE = Path(
     os.environ.get("SALESFORCE_SANDBOX_STATE", str(BASE_DIR / "var" / "sandbox" / "state.json"))
 )

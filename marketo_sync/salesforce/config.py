@@ -1,7 +1,8 @@
-"""Where the Salesforce settings come from: the environment, else the running sandbox.
+"""Where the Salesforce settings come from: the environment, else (DEV_TOOLS) the running sandbox.
 
 The sandbox state file is read at call time (not at settings import), so a process started
-before the sandbox — a test session, a worker — still finds it.
+before the sandbox — a test session, a worker — still finds it. A deploy (DEV_TOOLS off) never
+reads it: a stray file cannot point production at a development org.
 """
 
 import json
@@ -40,7 +41,7 @@ def sandbox_state(path: Path) -> dict:
 def salesforce_config() -> SalesforceConfig:
     """Settings first; any unset login URL, client id/secret or CA comes from the sandbox."""
     state = {}
-    if not (settings.SALESFORCE_LOGIN_URL and settings.SALESFORCE_CLIENT_ID):
+    if settings.DEV_TOOLS and not (settings.SALESFORCE_LOGIN_URL and settings.SALESFORCE_CLIENT_ID):
         state = sandbox_state(settings.SALESFORCE_SANDBOX_STATE)
     config = SalesforceConfig(
         login_url=settings.SALESFORCE_LOGIN_URL or state.get("url", ""),
@@ -56,11 +57,16 @@ def salesforce_config() -> SalesforceConfig:
         api_reserve=settings.SALESFORCE_API_RESERVE,
     )
     if not config.login_url or not config.client_id or not config.client_secret:
-        raise SalesforceConfigError(
+        message = (
             "Salesforce is not configured: set SALESFORCE_LOGIN_URL, SALESFORCE_CLIENT_ID and "
-            "SALESFORCE_CLIENT_SECRET, or start the sandbox (manage.py sfdc_sandbox), whose "
-            f"state file is expected at {settings.SALESFORCE_SANDBOX_STATE}."
+            "SALESFORCE_CLIENT_SECRET"
         )
+        if settings.DEV_TOOLS:
+            message += (
+                ", or start the sandbox (manage.py sfdc_sandbox), whose state file is expected "
+                f"at {settings.SALESFORCE_SANDBOX_STATE}"
+            )
+        raise SalesforceConfigError(message + ".")
     if config.ca_bundle and not Path(config.ca_bundle).is_file():
         raise SalesforceConfigError(f"SALESFORCE_CA_BUNDLE {config.ca_bundle} is not a file")
     return config

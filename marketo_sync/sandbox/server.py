@@ -5,6 +5,7 @@ state file so clients verify TLS normally instead of switching verification off.
 """
 
 import json
+import os
 import ssl
 import threading
 from pathlib import Path
@@ -84,7 +85,9 @@ class SandboxServer:
             self._server.server_close()
 
     def state(self) -> dict:
+        """What a client needs; `pid` lets a later demo stop a sandbox left running."""
         return {
+            "pid": os.getpid(),
             "url": self.url,
             "ca_path": str(self.ca_path),
             "client_id": self.app.client_id,

@@ -25,6 +25,13 @@ def test_config_comes_from_the_sandbox_state_file(sandbox):
     assert "client_secret" not in repr(config) and sandbox.client_secret not in repr(config)
 
 
+def test_a_deploy_never_reads_the_sandbox_state_file(sandbox, settings):
+    settings.DEV_TOOLS = False
+    with pytest.raises(SalesforceConfigError, match="Salesforce is not configured") as excinfo:
+        salesforce_config()
+    assert "sandbox" not in str(excinfo.value)
+
+
 def test_missing_configuration_is_a_clear_error(settings, tmp_path):
     settings.SALESFORCE_SANDBOX_STATE = tmp_path / "absent.json"
     with pytest.raises(SalesforceConfigError, match="Salesforce is not configured"):

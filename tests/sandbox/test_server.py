@@ -60,7 +60,7 @@ def test_state_survives_a_restart_with_a_data_dir(tmp_path):
         first.write_state(state_file)
         state = json.loads(state_file.read_text())
         assert set(state) == {
-            "url", "ca_path", "client_id", "client_secret", "control_token", "username",
+            "pid", "url", "ca_path", "client_id", "client_secret", "control_token", "username",
             "password",
         }
         headers = {"X-Sandbox-Token": state["control_token"]}

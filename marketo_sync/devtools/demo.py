@@ -2,16 +2,19 @@
 
 Each long-running part is a child process of the demo command (a real sandbox server, a real RQ
 worker, the real `rqcron` schedule), so the demo shows the product exactly as it runs in
-production; stopping the command stops all of them.
+production; stopping the command stops all of them, and a demo that ends without its clean-up
+(SIGKILL, a closed terminal) takes them with it through Linux's parent-death signal.
 """
 
+import contextlib
+import ctypes
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +64,27 @@ def demo_users_ensure() -> list[DemoLogin]:
     return [DEMO_ADMIN, DEMO_MARKETER]
 
 
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def die_with_parent() -> Callable[[], None]:
+    """A `preexec_fn` giving the child SIGTERM when this process ends, however it ends.
+
+    Needed because each child runs in its own session (so Ctrl-C reaches only the demo, which
+    then stops them in order): nothing else would end them if the demo were killed.
+    """
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def set_parent_death_signal() -> None:
+        if prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent:  # the demo died before the signal was armed
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return set_parent_death_signal
+
+
 @dataclass
 class ChildProcesses:
     """The demo's child processes, stopped together (each in its own process group)."""
@@ -69,7 +93,10 @@ class ChildProcesses:
 
     def start(self, name: str, arguments: Sequence[str], env: dict[str, str]) -> None:
         process = subprocess.Popen(  # noqa: S603 - our own manage.py with fixed arguments
-            [sys.executable, MANAGE_PY, *arguments], env=env, start_new_session=True
+            [sys.executable, MANAGE_PY, *arguments],
+            env=env,
+            start_new_session=True,
+            preexec_fn=die_with_parent(),  # safe: the demo runs no threads yet
         )
         self.processes.append((name, process))
 
@@ -89,6 +116,49 @@ class ChildProcesses:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def is_sandbox_process(pid: int) -> bool:
+    """Whether `pid` runs `manage.py sfdc_sandbox` (and not a process that reused the number)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(
+        argument.endswith(b"manage.py") and following == b"sfdc_sandbox"
+        for argument, following in zip(argv, argv[1:], strict=False)
+    )
+
+
+def process_ended(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return status.rpartition(")")[2].split()[0] == "Z"
+
+
+def earlier_sandbox_stop(state_file: Path, timeout: float = 10) -> int | None:
+    """Stop the sandbox an earlier demo left running on this state file; return its pid.
+
+    Its port would otherwise stay taken ("Port 8443 is in use"). The pid recorded in the state
+    file is only signalled if it still is a sandbox.
+    """
+    try:
+        pid = int(json.loads(state_file.read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if pid == os.getpid() or not is_sandbox_process(pid):
+        return None
+    for stop_signal in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, stop_signal)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process_ended(pid):
+                return pid
+            time.sleep(0.1)
+    raise RuntimeError(f"the sandbox an earlier demo left running (pid {pid}) does not stop")
 
 
 def child_environment(state_file: Path) -> dict[str, str]:

@@ -9,11 +9,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from marketo_sync.demo import (
+from marketo_sync.devtools.demo import (
     DEMO_DATA_DIR,
     ChildProcesses,
     child_environment,
     demo_users_ensure,
+    earlier_sandbox_stop,
     sandbox_wait_ready,
 )
 
@@ -36,6 +37,11 @@ class Command(BaseCommand):
         parser.add_argument("--data-dir", type=Path, default=DEMO_DATA_DIR)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError(
+                "the demo runs only with DEBUG=1: it creates the superuser 'admin' with the "
+                "password printed in the README. Nothing was changed."
+            )
         signal.signal(signal.SIGTERM, stop_on_sigterm)
         started = time.monotonic()
         state_file = Path(settings.SALESFORCE_SANDBOX_STATE)
@@ -44,6 +50,8 @@ class Command(BaseCommand):
         env = child_environment(state_file)
         children = ChildProcesses()
         try:
+            if earlier := earlier_sandbox_stop(state_file):
+                self.stdout.write(f"Stopped the sandbox of an earlier demo (pid {earlier}).")
             written_after = time.time() - 1
             children.start(
                 "Salesforce sandbox",
