@@ -30,6 +30,7 @@ from marketo_sync.sandbox.schema import OBJECTS, SObject, sobject
 from marketo_sync.sandbox.seed import seed_org
 from marketo_sync.sandbox.soql import Compiled, SoqlError, compile_query
 from marketo_sync.sandbox.store import (
+    CHANGE_EVENT_ENTITIES,
     RecordError,
     Store,
     api_value,
@@ -39,6 +40,7 @@ from marketo_sync.sandbox.store import (
     format_datetime,
     to_millis,
 )
+from marketo_sync.sandbox.streaming import ChangeLog, CometdServer
 from marketo_sync.sandbox.usage import DEFAULT_API_LIMIT, ApiUsage
 
 ORG_ID = "00D5g0000000001EAA"
@@ -131,6 +133,9 @@ class SandboxApp:
         self.api_limit = api_limit
         self.usage = ApiUsage(store, api_limit)
         self.page_size: int | None = None
+        self.changes = ChangeLog()
+        self.cometd = CometdServer(self.changes, CHANGE_EVENT_ENTITIES)
+        store.on_commit = self.changes.publish
         self.routes: list[tuple[str, re.Pattern, Callable, str]] = []
         self._route_table()
 
@@ -167,6 +172,7 @@ class SandboxApp:
             ("DELETE", data + r"/jobs/query/(?P<job>\w+)/?$", self.bulk_delete, "bulk2"),
             ("GET", data + r"/jobs/query/(?P<job>\w+)/results/?$", self.bulk_results, "bulk2"),
             ("POST", r"^/services/Soap/u/(?P<version>\d+\.\d)/?$", self.soap, "soap"),
+            ("POST", r"^/cometd/(?P<version>\d+\.\d)/?$", self.streaming, "cometd"),
             ("POST", r"^/__sandbox__/(?P<action>\w+)/?$", self.control, "control"),
         ]
         self.routes = [(m, re.compile(p), h, k) for m, p, h, k in table]
@@ -214,6 +220,10 @@ class SandboxApp:
     def handle(self, request: Request, handler: Callable, kind: str, args: dict) -> Response:
         if kind == "control":
             return self.guarded_control(request, handler, args)
+        if kind == "cometd":
+            with self.lock:
+                self.counts[kind] += 1
+            return handler(request)
         if "id" in args:
             args["id"] = canonical_id(args["id"])
         with self.lock:
@@ -716,6 +726,37 @@ class SandboxApp:
                                 "error": (exc.code, exc.message)})
         return Response(convert_response_xml(results), content_type="text/xml; charset=utf-8")
 
+    # -- Streaming API (Change Data Capture over CometD) ----------------------------------------
+
+    def streaming(self, request: Request) -> Response:
+        """Bayeux messages in, Bayeux messages out; not charged to the REST API limit. An
+        invalid session gets 401 with Bayeux replies, so the client re-authenticates."""
+        try:
+            body = json.loads(request.get_data() or b"[]")
+        except ValueError:
+            body = None
+        messages = [body] if isinstance(body, dict) else body
+        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+            return json_response([{"successful": False, "error": "400::Invalid message"}], 400)
+        try:
+            self.authenticate(request, soap=False)
+        except ApiError:
+            replies = [
+                {
+                    "channel": m.get("channel"),
+                    "id": m.get("id"),
+                    "successful": False,
+                    "error": "401::Authentication invalid",
+                    "advice": {"reconnect": "none"},
+                }
+                for m in messages
+            ]
+            return json_response(replies, 401)
+        replies = self.cometd.handle(messages)
+        if self.cometd.take_drop():
+            return dropped_response(json.dumps(replies).encode())
+        return json_response(replies)
+
     # -- control API -------------------------------------------------------------------------
 
     def guarded_control(self, request: Request, handler: Callable, args: dict) -> Response:
@@ -745,7 +786,11 @@ class SandboxApp:
 
     def control_reset(self, seed: str = "tiny") -> dict:
         with self.lock:
+            self.store.on_commit = None
             counts = seed_org(self.store, seed)
+            self.store.on_commit = self.changes.publish
+            self.changes.clear()
+            self.cometd.forget_clients()
             self.cursors.clear()
             self.jobs.clear()
             self.faults.clear()
@@ -819,6 +864,25 @@ class SandboxApp:
     def control_expire_sessions(self) -> None:
         with self.lock:
             self.sessions.clear()
+        self.cometd.forget_clients()
+
+    def control_drop_stream(self, count: int = 1) -> None:
+        self.cometd.drop_streams(count)
+
+    def control_expire_replay_ids(self) -> None:
+        self.changes.expire_replay_ids()
+
+    def control_emit_gap(
+        self, object_name: str, change_type: str, ids: list[str] | None = None
+    ) -> None:
+        target = self.sobject(object_name)
+        self.changes.publish_gap(target.name, change_type, [canonical_id(i) for i in ids or []])
+
+    def control_set_stream_poll_seconds(self, seconds: float) -> None:
+        self.cometd.poll_seconds = float(seconds)
+
+    def control_last_replay_id(self) -> int:
+        return self.changes.last_replay_id
 
     def control_set_session_timeout(self, seconds: float) -> None:
         self.session_timeout = float(seconds)

@@ -100,3 +100,18 @@ class SandboxControl:
 
     def set_page_size(self, size: int | None) -> None:
         self.call("set_page_size", size=size)
+
+    def drop_stream(self, count: int = 1) -> None:
+        self.call("drop_stream", count=count)
+
+    def expire_replay_ids(self) -> None:
+        self.call("expire_replay_ids")
+
+    def emit_gap(self, object_name: str, change_type: str, ids: list[str] | None = None) -> None:
+        self.call("emit_gap", object_name=object_name, change_type=change_type, ids=ids)
+
+    def set_stream_poll_seconds(self, seconds: float) -> None:
+        self.call("set_stream_poll_seconds", seconds=seconds)
+
+    def last_replay_id(self) -> int:
+        return self.call("last_replay_id")

@@ -10,7 +10,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -27,6 +27,7 @@ from marketo_sync.sandbox.schema import (
     sobject,
 )
 from marketo_sync.sandbox.soql import Compiled
+from marketo_sync.sandbox.streaming import Change
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 ID_POD = "5g"
@@ -36,6 +37,8 @@ INT_LIMIT = 2**31
 DOUBLE_LIMIT = 10**18
 CURRENCY_LIMIT = 10**16
 CHILDREN = {"Account": (("Contact", "AccountId"), ("Opportunity", "AccountId"))}
+CHANGE_EVENT_ENTITIES = ("Account", "Contact", "Lead", "Opportunity", "User")
+EVENT_EXCLUDED = {"Id", "SystemModstamp", "IsDeleted"}
 
 
 class RecordError(Exception):
@@ -111,6 +114,8 @@ class Store:
         self.db.execute("PRAGMA journal_mode = WAL" if path else "PRAGMA journal_mode = MEMORY")
         self.db.execute("PRAGMA synchronous = OFF")
         self._last_millis = 0
+        self.on_commit: Callable[[list[Change]], None] | None = None
+        self._changes: list[Change] = []
         self._create_tables()
 
     def _create_tables(self) -> None:
@@ -181,8 +186,49 @@ class Store:
                 yield
             except BaseException:
                 self.db.execute("ROLLBACK")
+                self._changes.clear()
                 raise
             self.db.execute("COMMIT")
+            self._publish()
+
+    # -- change events -----------------------------------------------------------------------
+
+    def _records_changes(self, obj: SObject) -> bool:
+        return self.on_commit is not None and obj.name in CHANGE_EVENT_ENTITIES
+
+    def _record_change(self, change: Change) -> None:
+        """Every write of a change-event entity passes here; a transaction's changes are
+        published together at commit (one event per record set), others at once."""
+        self._changes.append(change)
+        if not self.db.in_transaction:
+            self._publish()
+
+    def _publish(self) -> None:
+        changes, self._changes = self._changes, []
+        if changes and self.on_commit is not None:
+            self.on_commit(changes)
+
+    def _event_values(self, obj: SObject, row: dict, names: Iterable[str]) -> dict:
+        values = {}
+        for name in names:
+            spec = obj.field(name)
+            if spec is None or spec.calculated or name in EVENT_EXCLUDED:
+                continue
+            values[name] = api_value(spec, row.get(name))
+        return values
+
+    def _record_write(self, obj: SObject, before: dict, values: dict) -> None:
+        after = {**before, **values}
+        user = after.get("LastModifiedById") or after.get("CreatedById")
+        if values.get("IsDeleted") and not before["IsDeleted"]:
+            change_type, fields = "DELETE", {}
+        elif "IsDeleted" in values and not values["IsDeleted"] and before["IsDeleted"]:
+            names = [f.name for f in obj.fields if after.get(f.name) is not None]
+            change_type, fields = "UNDELETE", self._event_values(obj, after, names)
+        else:
+            names = [n for n in values if n == "LastModifiedDate" or before.get(n) != values[n]]
+            change_type, fields = "UPDATE", self._event_values(obj, after, names)
+        self._record_change(Change(obj.name, change_type, before["Id"], fields, user))
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -413,6 +459,19 @@ class Store:
             self.db.executemany(
                 f'INSERT INTO "{obj.name}" ({columns}) VALUES ({marks})', prepared
             )
+            if self._records_changes(obj):
+                for values in prepared:
+                    row = dict(zip(names, values, strict=True))
+                    present = [n for n in names if row[n] is not None]
+                    self._record_change(
+                        Change(
+                            obj.name,
+                            "CREATE",
+                            row["Id"],
+                            self._event_values(obj, row, present),
+                            row.get("CreatedById"),
+                        )
+                    )
         return ids
 
     def _defaults(self, obj: SObject, user_id: str | None) -> dict:
@@ -459,12 +518,18 @@ class Store:
             self._write(obj, record_id, changes)
 
     def _write(self, obj: SObject, record_id: str, values: dict) -> None:
+        """The one place records change; a write that moves SystemModstamp is a Salesforce
+        save and publishes a change event (a formula recalculation does not)."""
         assignments = ", ".join(f'"{name}" = ?' for name in values)
         with self.lock:
+            saved = "SystemModstamp" in values and self._records_changes(obj)
+            before = self.raw(obj, record_id) if saved else None
             self.db.execute(
                 f'UPDATE "{obj.name}" SET {assignments} WHERE "Id" = ?',
                 [*values.values(), record_id],
             )
+            if before is not None:
+                self._record_write(obj, before, values)
 
     def set_raw(self, obj: SObject, record_id: str, values: dict) -> None:
         """Change stored values without touching the modstamp (formula recalculation)."""
