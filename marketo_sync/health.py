@@ -19,11 +19,13 @@ from health_check.views import HealthCheckView
 from redis.asyncio import Redis as AsyncRedis
 
 from marketo_sync.sync.models import SyncRun
+from marketo_sync.sync.selectors import sync_interval_seconds
 
 
 def max_cycle_age() -> datetime.timedelta:
-    """A cycle may take a while; three intervals plus ten minutes without one is a stop."""
-    return datetime.timedelta(seconds=3 * settings.SYNC_INTERVAL_SECONDS + 600)
+    """A cycle may take a while; three intervals (the one in force) plus ten minutes without
+    one is a stop."""
+    return datetime.timedelta(seconds=3 * sync_interval_seconds() + 600)
 
 
 COMPLETED = (SyncRun.Status.SUCCESS, SyncRun.Status.PAUSED)
@@ -46,12 +48,13 @@ class LastSyncCycle(HealthCheck):
     def run(self) -> None:
         try:
             last_completed = last_completed_cycle_end()
+            threshold = max_cycle_age()
         finally:
             connection.close()  # runs in an executor thread: do not leave its connection open
         if last_completed is None:
             raise ServiceUnavailable("no sync cycle has completed yet")
         age = timezone.now() - last_completed
-        if age > max_cycle_age():
+        if age > threshold:
             raise ServiceUnavailable(
                 f"last completed sync cycle ended {int(age.total_seconds())} s ago"
             )

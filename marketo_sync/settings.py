@@ -181,6 +181,8 @@ SALESFORCE_RETRY_ATTEMPTS = env_int("SALESFORCE_RETRY_ATTEMPTS", 5)
 SALESFORCE_RETRY_BASE_SECONDS = float(os.environ.get("SALESFORCE_RETRY_BASE_SECONDS", "0.5"))
 
 SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 300)
+# While the Change Data Capture listener is healthy, polling only backs it up: a longer wait.
+SYNC_INTERVAL_SECONDS_STREAMING = env_int("SYNC_INTERVAL_SECONDS_STREAMING", 900)
 ACTIVITY_CONTACT_LIMIT = env_int("ACTIVITY_CONTACT_LIMIT", 5000)
 # A local account edit reaching more contacts than this is saved only after a confirmation page.
 SHARED_EDIT_CONFIRM_CONTACTS = env_int("SHARED_EDIT_CONFIRM_CONTACTS", 1000)

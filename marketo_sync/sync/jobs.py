@@ -2,6 +2,7 @@
 
 from rq import get_current_job
 
+from marketo_sync.sync.changes import changes_resync
 from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.maintenance import sync_formula_refresh, sync_reconcile
 from marketo_sync.sync.partitions import help_with_partitions
@@ -47,3 +48,8 @@ def run_sync_reconcile() -> int:
 
 def run_sync_formula_refresh() -> int:
     return len(sync_formula_refresh() or [])
+
+
+def run_sync_changes(object_name: str) -> int | None:
+    run = changes_resync(object_name=object_name)
+    return run.pk if run else None

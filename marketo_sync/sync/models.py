@@ -162,3 +162,48 @@ class SyncPartition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} [{self.first_id or 'start'}, {self.end_id or 'end'}) {self.status}"
+
+
+class StreamState(models.Model):
+    """One Change Data Capture channel: the replay id to resume from and how the stream is doing.
+
+    The replay id is committed in the same transaction as the pending ids its events named, so a
+    listener killed anywhere resumes without losing or doubling a trigger.
+    """
+
+    channel = models.CharField(max_length=80, unique=True)
+    replay_id = models.BigIntegerField(null=True, blank=True)
+    connected = models.BooleanField(default=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    events_received = models.BigIntegerField(default=0)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    last_lag_seconds = models.FloatField(
+        null=True, blank=True, help_text="From the Salesforce commit to the local re-sync commit."
+    )
+    last_fallback_at = models.DateTimeField(null=True, blank=True)
+    last_fallback_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["channel"]
+        verbose_name = "change stream"
+
+    def __str__(self) -> str:
+        return f"{self.channel} @ {self.replay_id}"
+
+
+class PendingChange(models.Model):
+    """Outbox row: ids that change events named, waiting for the re-sync job to read them."""
+
+    object_name = models.CharField(max_length=40, choices=SalesforceObject.choices)
+    sfdc_ids = models.JSONField(default=list)
+    committed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Salesforce commit time of the newest change named."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["object_name", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.object_name}: {len(self.sfdc_ids)} ids"

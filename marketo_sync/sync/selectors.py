@@ -1,10 +1,16 @@
 """Reads of the sync's state that the admin, the schedule and the engine share."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import Account
 from marketo_sync.sync.mapping import MAPPINGS, SYSTEM_FIELDS
-from marketo_sync.sync.models import SyncRun, SyncState
+from marketo_sync.sync.models import StreamState, SyncRun, SyncState
+
+STREAM_HEARTBEAT_FRESH = timedelta(seconds=120)
 
 
 def sync_is_paused() -> bool:
@@ -58,3 +64,21 @@ def picklist_values(*, object_name: str) -> dict[str, list[str]]:
         SyncState.objects.filter(object_name=object_name).values_list("describe", flat=True).first()
     )
     return dict((describe or {}).get("picklists", {}))
+
+
+def stream_healthy() -> bool:
+    """The listener is connected on every channel and alive (heartbeat within two minutes)."""
+    states = StreamState.objects.all()
+    fresh = timezone.now() - STREAM_HEARTBEAT_FRESH
+    return (
+        states.exists()
+        and not states.filter(connected=False).exists()
+        and not states.filter(heartbeat_at__lt=fresh).exists()
+    )
+
+
+def sync_interval_seconds() -> int:
+    """The wait between cycles in force: longer while the change stream is healthy."""
+    if stream_healthy():
+        return settings.SYNC_INTERVAL_SECONDS_STREAMING
+    return settings.SYNC_INTERVAL_SECONDS

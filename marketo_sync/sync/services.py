@@ -17,7 +17,7 @@ from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.sync.cycle import cycle_lock, cycle_lock_held, fail_dead_runs, sync_object
 from marketo_sync.sync.mapping import FORMULA_OBJECTS, MAPPINGS, OBJECT_ORDER
 from marketo_sync.sync.models import SyncRun, SyncState
-from marketo_sync.sync.selectors import last_cycle, sync_is_paused
+from marketo_sync.sync.selectors import last_cycle, sync_interval_seconds, sync_is_paused
 
 CYCLE_JOB_ID = "marketo-sync-cycle"
 
@@ -127,11 +127,12 @@ def sync_set_paused(*, paused: bool, reason: str = "") -> None:
 
 
 def next_cycle_due() -> datetime | None:
-    """When the schedule will start the next cycle: interval after the last one ended."""
+    """When the schedule will start the next cycle: the interval in force (longer while the
+    change stream is healthy) after the last one ended."""
     last = last_cycle()
     if last is None or last.finished_at is None:
         return None if last else timezone.now()
-    return last.finished_at + timedelta(seconds=settings.SYNC_INTERVAL_SECONDS)
+    return last.finished_at + timedelta(seconds=sync_interval_seconds())
 
 
 def sync_cycle_due() -> bool:

@@ -1,0 +1,206 @@
+"""The Change Data Capture listener against the sandbox, with the real database, Redis and RQ."""
+
+import asyncio
+import threading
+import time
+
+import django_rq
+import pytest
+
+from accounts.models import Account
+from activities.models import Activity
+from marketo_sync.sync.changes import stream_commit_batch
+from marketo_sync.sync.listener import Listener
+from marketo_sync.sync.models import PendingChange, StreamState, SyncRun
+from marketo_sync.sync.selectors import sync_interval_seconds
+from marketo_sync.sync.services import CYCLE_JOB_ID, job_pending
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ACCOUNTS = "/data/AccountChangeEvent"
+
+
+def wait_for(predicate, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+class RunningListener:
+    """A listener on its own event loop in a thread, as `sfdc_listen` runs it."""
+
+    def __init__(self, objects: tuple[str, ...] = ("Account",)) -> None:
+        self.listener = Listener(objects=objects)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_until_complete,
+                                       args=(self._run(),), daemon=True)
+
+    async def _run(self) -> None:
+        self.listener.stopping = asyncio.Event()
+        await self.listener.run()
+
+    def __enter__(self) -> "RunningListener":
+        self.thread.start()
+        wait_for(lambda: StreamState.objects.filter(channel=ACCOUNTS, connected=True).exists())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.loop.call_soon_threadsafe(self.listener.stop)
+        self.thread.join(30)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def org(synced):
+    """Synced once, the stream resumes from the sandbox's newest event (as after a prior run)."""
+    synced.control.set_stream_poll_seconds(2)
+    StreamState.objects.create(channel=ACCOUNTS, replay_id=synced.control.last_replay_id())
+    django_rq.get_queue("sync").empty()
+    return synced
+
+
+def account_with_contacts() -> Account:
+    return (
+        Account.objects.filter(contacts__isnull=False, is_deleted=False)
+        .order_by("pk")
+        .first()
+    )
+
+
+def queued_functions() -> list[str]:
+    return [job.func_name for job in django_rq.get_queue("sync").jobs]
+
+
+def industry_activities(account: Account, value: str) -> int:
+    return Activity.objects.filter(
+        contact__account=account, attribute="Industry", new_value__contains=value
+    ).count()
+
+
+def test_an_update_becomes_activities_without_any_cycle(org, burst_worker):
+    account = account_with_contacts()
+    contacts = account.contacts.filter(is_deleted=False).count()
+    cycles = SyncRun.objects.exclude(mode=SyncRun.Mode.RECORDS).count()
+    with RunningListener():
+        org.control.update("Account", account.sfdc_id, {"Industry": "Energy"})
+        wait_for(queued_functions)
+        assert queued_functions() == ["marketo_sync.sync.jobs.run_sync_changes"]
+        burst_worker()
+    assert industry_activities(account, "Energy") == contacts > 0
+    assert SyncRun.objects.exclude(mode=SyncRun.Mode.RECORDS).count() == cycles
+    assert not PendingChange.objects.exists()
+    state = StreamState.objects.get(channel=ACCOUNTS)
+    assert state.replay_id == org.control.last_replay_id()
+    assert state.events_received == 1 and state.last_lag_seconds is not None
+
+
+def test_duplicated_events_are_idempotent(org, burst_worker):
+    account = account_with_contacts()
+    org.control.update("Account", account.sfdc_id, {"Industry": "Banking"})
+    event = {
+        "channel": ACCOUNTS,
+        "data": {
+            "event": {"replayId": org.control.last_replay_id()},
+            "payload": {"ChangeEventHeader": {
+                "entityName": "Account", "recordIds": [account.sfdc_id], "changeType": "UPDATE",
+                "commitTimestamp": int(time.time() * 1000),
+            }},
+        },
+    }
+    stream_commit_batch(messages=[event])
+    burst_worker()
+    once = industry_activities(account, "Banking")
+    stream_commit_batch(messages=[event, event])
+    burst_worker()
+    assert industry_activities(account, "Banking") == once > 0
+
+
+def test_gap_and_overflow_fall_back_to_a_cycle(org):
+    with RunningListener():
+        org.control.emit_gap("Account", "GAP_OVERFLOW")
+        state = wait_for(
+            lambda: StreamState.objects.filter(
+                channel=ACCOUNTS, last_fallback_reason__contains="GAP_OVERFLOW"
+            ).first()
+        )
+        wait_for(lambda: job_pending(CYCLE_JOB_ID))
+    assert state.last_fallback_at is not None
+    assert not PendingChange.objects.exists()
+
+
+def test_a_too_old_replay_id_falls_back_to_a_cycle_and_listens_on(org):
+    org.control.expire_replay_ids()
+    account = account_with_contacts()
+    with RunningListener():
+        state = StreamState.objects.get(channel=ACCOUNTS)
+        assert "replay id refused as too old" in state.last_fallback_reason
+        assert job_pending(CYCLE_JOB_ID)
+        org.control.update("Account", account.sfdc_id, {"Industry": "Retail"})
+        wait_for(PendingChange.objects.exists)
+
+
+def test_restart_resumes_from_the_stored_replay_id(org):
+    account = account_with_contacts()
+    with RunningListener():
+        pass
+    org.control.update("Account", account.sfdc_id, {"Industry": "Energy"})
+    with RunningListener():
+        row = wait_for(PendingChange.objects.first)
+    assert row.sfdc_ids == [account.sfdc_id]
+    assert not job_pending(CYCLE_JOB_ID)
+
+
+def test_a_listener_failing_before_its_commit_gets_the_events_again(org, monkeypatch):
+    account = account_with_contacts()
+    calls = []
+
+    def crash_once(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OSError("killed between receiving and committing")
+        return stream_commit_batch(**kwargs)
+
+    monkeypatch.setattr("marketo_sync.sync.listener.stream_commit_batch", crash_once)
+    monkeypatch.setattr("marketo_sync.sync.listener.BACKOFF_BASE_SECONDS", 0.05)
+    with RunningListener():
+        org.control.update("Account", account.sfdc_id, {"Industry": "Energy"})
+        row = wait_for(PendingChange.objects.first)
+    assert row.sfdc_ids == [account.sfdc_id]
+    assert PendingChange.objects.count() == 1
+    assert StreamState.objects.get(channel=ACCOUNTS).replay_id == org.control.last_replay_id()
+
+
+def test_a_dropped_stream_reconnects_with_backoff(org, monkeypatch):
+    monkeypatch.setattr("marketo_sync.sync.listener.BACKOFF_BASE_SECONDS", 0.05)
+    account = account_with_contacts()
+    with RunningListener() as running:
+        org.control.drop_stream()
+        wait_for(lambda: running.listener.failures > 0 or
+                 StreamState.objects.filter(last_fallback_reason__contains="lost").exists())
+        org.control.update("Account", account.sfdc_id, {"Industry": "Energy"})
+        row = wait_for(PendingChange.objects.first)
+    assert row.sfdc_ids == [account.sfdc_id]
+
+
+def test_the_polling_interval_is_longer_while_the_stream_is_healthy(org, settings):
+    settings.SYNC_INTERVAL_SECONDS = 300
+    settings.SYNC_INTERVAL_SECONDS_STREAMING = 900
+    with RunningListener():
+        assert sync_interval_seconds() == 900
+    assert sync_interval_seconds() == 300
+
+
+def test_outbox_ids_are_coalesced_into_one_job_per_object(org):
+    for replay_id in (1, 2, 3):
+        stream_commit_batch(messages=[{
+            "channel": ACCOUNTS,
+            "data": {"event": {"replayId": replay_id}, "payload": {"ChangeEventHeader": {
+                "entityName": "Account", "recordIds": [f"0015g00000000{replay_id}0AAA"],
+                "changeType": "UPDATE"}}},
+        }])
+    assert queued_functions() == ["marketo_sync.sync.jobs.run_sync_changes"]
+    assert PendingChange.objects.count() == 3
