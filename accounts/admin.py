@@ -48,7 +48,7 @@ from accounts.services import (
 )
 from activities.models import Activity
 from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
-from marketo_sync.sync.selectors import picklist_values
+from marketo_sync.sync.selectors import picklist_values, record_sync_status
 from marketo_sync.sync.services import sync_enqueue_records
 
 CONTACT_SYSTEM_READONLY = (
@@ -283,16 +283,22 @@ class AccountEditMixin(admin.ModelAdmin):
 
 
 class ChangeFormContextMixin:
-    """One hook for extra change-page context, so mixins extend it instead of the views."""
+    """One hook for extra change-page context, so mixins extend it instead of the views; every
+    record page also says how its sync stands (open errors, the last re-sync's result)."""
 
     def change_form_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
         return {}
+
+    def salesforce_ids(self, obj: Any) -> dict[str, str]:
+        """The record's Salesforce ids by object name."""
+        return {self.model.__name__: obj.sfdc_id}
 
     def render_change_form(
         self, request: HttpRequest, context: dict[str, Any], add: bool = False,
         change: bool = False, form_url: str = "", obj: Any = None,
     ) -> HttpResponse:
         if obj is not None:
+            context["sync_status"] = record_sync_status(sfdc_ids=self.salesforce_ids(obj))
             context.update(self.change_form_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -459,6 +465,9 @@ class ContactAdmin(
     def resync_ids(self, queryset: QuerySet) -> dict[str, list[str]]:
         return contact_sfdc_ids_by_object(contacts=queryset)
 
+    def salesforce_ids(self, obj: Contact) -> dict[str, str]:
+        return {"Contact": obj.sfdc_id or "", "Lead": obj.sfdc_lead_id or ""}
+
     def get_form(
         self, request: HttpRequest, obj: Contact | None = None, change: bool = False, **kwargs: Any
     ) -> type[ModelForm]:
@@ -541,7 +550,7 @@ class ContactAdmin(
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OpportunityAdmin(ChangeFormContextMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "stage", "close_date", "amount", "account", "owner", "is_deleted")
     list_filter = ("stage", "is_won", "is_deleted")
     list_select_related = ("account", "owner")
