@@ -26,6 +26,7 @@ from accounts.forms import (
     PERSON_COLUMNS,
     AccountLocalEditForm,
     ContactLocalEditForm,
+    TimelineFilterForm,
     account_field_name,
 )
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
@@ -35,6 +36,7 @@ from accounts.selectors import (
     account_history_attributes,
     account_industry_choices,
     account_list_locally_edited,
+    activity_log_query,
     contact_count_for_account,
     contact_list_for_account,
     contact_sfdc_ids_by_object,
@@ -540,10 +542,17 @@ class ContactAdmin(
         return [{"changed": {"fields": fields}}] if fields else []
 
     def change_form_context(self, request: HttpRequest, obj: Contact) -> dict[str, Any]:
-        timeline = Paginator(contact_timeline(contact=obj), PAGE_SIZE)
+        timeline_filter = TimelineFilterForm(request.GET, form_id="timeline-filter")
+        filters = timeline_filter.filters()
+        timeline = Paginator(contact_timeline(contact=obj, **filters), PAGE_SIZE)
         return {
             "edit_warning": PERSON_WARNING,
             "timeline_page": timeline.get_page(request.GET.get("timeline_page")),
+            "timeline_filter": timeline_filter,
+            "timeline_in_activity_log": (
+                reverse("admin:activities_activity_changelist") + "?"
+                + activity_log_query(contact=obj, **filters)
+            ),
             "can_convert": self.has_convert_person_permission(request),
             "conversions": obj.conversions.all()[:5],
         }

@@ -1,8 +1,11 @@
 """Reads for the admin: divergences from what Salesforce last sent, contacts, timelines."""
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import Account, Contact
 from accounts.salesforce_fields import ACCOUNT_FIELDS, BadRecord, converter_for
@@ -78,9 +81,44 @@ def contact_list_for_account(*, account: Account) -> QuerySet[Contact]:
     )
 
 
-def contact_timeline(*, contact: Contact) -> QuerySet[Activity]:
-    """The person's activities, newest first (served by the timeline index)."""
-    return contact.activities.select_related("user").order_by("-created_at", "-pk")
+def contact_timeline(
+    *, contact: Contact, activity_type: str = "", attribute: str = "",
+    since: date | None = None, until: date | None = None,
+) -> QuerySet[Activity]:
+    """The person's activities, newest first (served by the timeline index), optionally of one
+    type, one field, and between two days (both included)."""
+    activities = contact.activities.select_related("user")
+    if activity_type:
+        activities = activities.filter(activity_type=activity_type)
+    if attribute:
+        activities = activities.filter(attribute=attribute)
+    if since:
+        activities = activities.filter(created_at__gte=day_start(since))
+    if until:
+        activities = activities.filter(created_at__lt=day_start(until + timedelta(days=1)))
+    return activities.order_by("-created_at", "-pk")
+
+
+def day_start(day: date) -> datetime:
+    """Midnight starting `day` in the site's time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def activity_log_query(
+    *, contact: Contact, activity_type: str = "", attribute: str = "",
+    since: date | None = None, until: date | None = None,
+) -> str:
+    """The activity log's query string for the same filter as `contact_timeline`."""
+    query: dict[str, object] = {"contact__id__exact": contact.pk}
+    if activity_type:
+        query["activity_type__exact"] = activity_type
+    if attribute:
+        query["attribute"] = attribute
+    if since:
+        query["created_at__gte"] = day_start(since).isoformat()
+    if until:
+        query["created_at__lt"] = day_start(until + timedelta(days=1)).isoformat()
+    return urlencode(query)
 
 
 def account_history(
