@@ -50,16 +50,20 @@ from accounts.services import (
 )
 from activities.models import Activity
 from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
-from marketo_sync.sync.selectors import picklist_values, record_sync_status
+from marketo_sync.sync.selectors import (
+    picklist_values,
+    record_sync_status,
+    salesforce_field_labels,
+)
 from marketo_sync.sync.services import sync_enqueue_records
 
 CONTACT_SYSTEM_READONLY = (
     "sfdc_id", "sfdc_lead_id", "sfdc_type", "account", "owner", "company", "lead_status",
-    "sfdc_last_modified", "synced_at", "is_deleted", "locally_edited_at", "custom_fields",
+    "sfdc_last_modified", "synced_at", "is_deleted", "locally_edited_at", "salesforce_fields",
 )
 SYSTEM_READONLY = (
     "sfdc_id", "owner", "sfdc_last_modified", "synced_at", "is_deleted", "master_record_sfdc_id",
-    "custom_fields",
+    "salesforce_fields",
 )
 PAGE_SIZE = 25
 MAX_RESYNC = 2000
@@ -295,6 +299,19 @@ class ChangeFormContextMixin:
         """The record's Salesforce ids by object name."""
         return {self.model.__name__: obj.sfdc_id}
 
+    @admin.display(description="More Salesforce fields")
+    def salesforce_fields(self, obj: Any) -> str:
+        """Custom and other unmapped fields, one labelled row each (labels from describe)."""
+        values = obj.custom_fields or {}
+        if not values:
+            return "None."
+        known = [name for name, sfdc_id in self.salesforce_ids(obj).items() if sfdc_id]
+        labels = salesforce_field_labels(object_name=known[0] if known else self.model.__name__)
+        return values_table(
+            [(labels.get(name, name), name, values[name]) for name in sorted(values)],
+            ("Field", "API name", "Value"),
+        )
+
     def render_change_form(
         self, request: HttpRequest, context: dict[str, Any], add: bool = False,
         change: bool = False, form_url: str = "", obj: Any = None,
@@ -309,8 +326,8 @@ class ChangeFormContextMixin:
 class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin):
     form = AccountLocalEditForm
     list_display = (
-        "name", "industry", "type", "website", "billing_country", "owner", "locally_edited",
-        "diverging_fields", "is_deleted",
+        "name", "locally_edited", "diverging_fields", "industry", "type", "billing_country",
+        "owner", "is_deleted",
     )
     list_filter = (LocallyEditedFilter, IndustryFilter, "owner", "is_deleted", "type")
     list_select_related = ("owner",)

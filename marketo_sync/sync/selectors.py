@@ -53,13 +53,22 @@ def accounts_skipped_by_activity_limit(*, run: SyncRun) -> QuerySet[Account]:
     )
 
 
-def picklist_values(*, object_name: str) -> dict[str, list[str]]:
-    """Active values of each picklist field, as the last describe listed them (none before the
-    first sync described the object)."""
+def described(object_name: str, part: str) -> dict:
+    """One part of the object's last describe (empty before the first sync described it)."""
     describe = (
         SyncState.objects.filter(object_name=object_name).values_list("describe", flat=True).first()
     )
-    return dict((describe or {}).get("picklists", {}))
+    return dict((describe or {}).get(part, {}))
+
+
+def picklist_values(*, object_name: str) -> dict[str, list[str]]:
+    """Active values of each picklist field, as the last describe listed them."""
+    return described(object_name, "picklists")
+
+
+def salesforce_field_labels(*, object_name: str) -> dict[str, str]:
+    """Each field's label in Salesforce, by API name."""
+    return described(object_name, "labels")
 
 
 @dataclass(frozen=True)

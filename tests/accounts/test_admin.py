@@ -470,3 +470,16 @@ def test_the_timeline_filters_by_type_field_and_days_and_links_the_same_filter(
     bad_date = marketer_client.get(contact_url(contact), {"timeline_from": "yesterday"})
     assert bad_date.status_code == 200
     assert "Activity timeline (4)" in bad_date.content.decode()
+
+
+def test_custom_fields_show_as_rows_labelled_from_the_describe(marketer_client, account):
+    account.custom_fields = {"Tier__c": 2.0, "Region__c": "<EMEA>"}
+    account.save(update_fields=["custom_fields"])
+    SyncState.objects.update_or_create(
+        object_name="Account",
+        defaults={"describe": {"fields": [], "labels": {"Tier__c": "Tier"}}},
+    )
+    text = marketer_client.get(account_url(account)).content.decode()
+    assert "<td>Tier</td><td>Tier__c</td><td>2.0</td>" in text
+    assert "<td>Region__c</td><td>Region__c</td><td>&lt;EMEA&gt;</td>" in text
+    assert "{&quot;Tier__c&quot;" not in text
