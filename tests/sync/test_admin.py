@@ -132,3 +132,9 @@ def test_a_cycle_page_links_the_accounts_the_activity_limit_skipped(marketer_cli
         assert reverse("admin:accounts_account_change", args=[big.pk]) in text
         assert "&lt;b&gt;Big&lt;/b&gt; Co" in text
         assert reverse("admin:accounts_account_change", args=[small.pk]) not in text
+
+
+def test_the_admin_names_the_product(marketer_client):
+    text = marketer_client.get(reverse("admin:index")).content.decode()
+    assert '<a href="/admin/">marketo-sync</a>' in text
+    assert "Django administration" not in text and "Django site admin" not in text
