@@ -41,6 +41,7 @@ from accounts.selectors import (
     contact_list_for_account,
     contact_sfdc_ids_by_object,
     contact_timeline,
+    conversion_list_with_records,
 )
 from accounts.services import (
     ACCOUNT_API_NAMES,
@@ -571,7 +572,7 @@ class ContactAdmin(
                 + activity_log_query(contact=obj, **filters)
             ),
             "can_convert": self.has_convert_person_permission(request),
-            "conversions": obj.conversions.all()[:5],
+            "conversions": conversion_list_with_records(person=obj),
         }
 
 

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Account, Contact
+from accounts.models import Account, Contact, Opportunity, PersonConversion
 from accounts.salesforce_fields import ACCOUNT_FIELDS, BadRecord, converter_for
 from activities.models import AccountHistory, Activity
 from activities.services import salesforce_value_text
@@ -149,3 +149,36 @@ def contact_sfdc_ids_by_object(*, contacts: QuerySet[Contact]) -> dict[str, list
         elif lead_id:
             ids["Lead"].append(lead_id)
     return {object_name: found for object_name, found in ids.items() if found}
+
+
+@dataclass(frozen=True)
+class ConversionRecords:
+    """A conversion with the local rows of what it created (None until synced)."""
+
+    conversion: PersonConversion
+    account: Account | None
+    contact: Contact | None
+    opportunity: Opportunity | None
+
+
+def conversion_list_with_records(*, person: Contact, limit: int = 5) -> list[ConversionRecords]:
+    """The person's latest conversions and the local account, contact and opportunity each
+    created: one query per kind, however many conversions."""
+    conversions = list(person.conversions.all()[:limit])
+
+    def by_sfdc_id(model: type[Account] | type[Contact] | type[Opportunity], field: str) -> dict:
+        ids = {getattr(c, field) for c in conversions if getattr(c, field)}
+        return {row.sfdc_id: row for row in model.objects.filter(sfdc_id__in=ids)} if ids else {}
+
+    accounts = by_sfdc_id(Account, "account_sfdc_id")
+    contacts = by_sfdc_id(Contact, "contact_sfdc_id")
+    opportunities = by_sfdc_id(Opportunity, "opportunity_sfdc_id")
+    return [
+        ConversionRecords(
+            conversion=c,
+            account=accounts.get(c.account_sfdc_id),
+            contact=contacts.get(c.contact_sfdc_id),
+            opportunity=opportunities.get(c.opportunity_sfdc_id),
+        )
+        for c in conversions
+    ]
