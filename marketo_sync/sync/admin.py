@@ -4,6 +4,7 @@ import csv
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet, Sum
@@ -97,6 +98,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "status": status,
             "api_remaining": api_remaining(status),
             "recent": cycles_summary(),
+            "activity_contact_limit": f"{settings.ACTIVITY_CONTACT_LIMIT:,}",
             "open_errors": SyncError.objects.filter(dismissed=False, resolved_at=None).count(),
             "cycles": cycles,
             "chart": runs_chart_svg(list(reversed(cycles))),
