@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sync', '0002_sync_partitions'),
+        ('sync', '0003_record_check'),
     ]
 
     operations = [
