@@ -1,6 +1,9 @@
 """The Change Data Capture listener against the sandbox, with the real database, Redis and RQ."""
 
 import asyncio
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -14,6 +17,7 @@ from marketo_sync.sync.listener import Listener
 from marketo_sync.sync.models import PendingChange, StreamState, SyncRun
 from marketo_sync.sync.selectors import sync_interval_seconds
 from marketo_sync.sync.services import CYCLE_JOB_ID, job_pending
+from tests.fixtures.workers import ROOT, child_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -204,3 +208,23 @@ def test_outbox_ids_are_coalesced_into_one_job_per_object(org):
         }])
     assert queued_functions() == ["marketo_sync.sync.jobs.run_sync_changes"]
     assert PendingChange.objects.count() == 3
+
+
+def test_sfdc_listen_runs_until_sigterm_and_marks_the_stream_disconnected(org):
+    process = subprocess.Popen(  # noqa: S603 - our own manage.py
+        [sys.executable, str(ROOT / "manage.py"), "sfdc_listen", "--object", "Account"],
+        cwd=ROOT, env=child_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: StreamState.objects.filter(channel=ACCOUNTS, connected=True).exists(),
+                 timeout=60)
+        account = account_with_contacts()
+        org.control.update("Account", account.sfdc_id, {"Industry": "Energy"})
+        assert wait_for(PendingChange.objects.first).sfdc_ids == [account.sfdc_id]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert "listening on /data/AccountChangeEvent" in stdout and "listener stopped" in stdout
+    assert not StreamState.objects.get(channel=ACCOUNTS).connected
