@@ -16,7 +16,7 @@ from rq.job import JobStatus
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.sync.cycle import cycle_lock, cycle_lock_held, fail_dead_runs, sync_object
 from marketo_sync.sync.mapping import FORMULA_OBJECTS, MAPPINGS, OBJECT_ORDER
-from marketo_sync.sync.models import RecordCheck, SyncError, SyncRun, SyncState
+from marketo_sync.sync.models import RecordCheck, StreamState, SyncError, SyncRun, SyncState
 from marketo_sync.sync.selectors import last_cycle, sync_interval_seconds, sync_is_paused
 
 CYCLE_JOB_ID = "marketo-sync-cycle"
@@ -235,6 +235,7 @@ def sync_status() -> dict:
         "api_used": last.api_used if last else None,
         "api_limit": last.api_limit if last else None,
         "states": list(SyncState.objects.all()),
+        "streams": list(StreamState.objects.all()),
     }
 
 

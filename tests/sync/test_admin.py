@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from activities.models import AccountHistory
-from marketo_sync.sync.models import SyncError, SyncRun, SyncState
+from marketo_sync.sync.models import StreamState, SyncError, SyncRun, SyncState
 from marketo_sync.sync.services import CYCLE_JOB_ID
 
 pytestmark = pytest.mark.django_db
@@ -144,3 +144,16 @@ def test_the_admin_names_the_product(marketer_client):
     text = marketer_client.get(reverse("admin:index")).content.decode()
     assert '<a href="/admin/">marketo-sync</a>' in text
     assert "Django administration" not in text and "Django site admin" not in text
+
+
+def test_the_status_shows_the_change_stream_per_channel(marketer_client, cycles):
+    StreamState.objects.create(
+        channel="/data/AccountChangeEvent", replay_id=42, connected=True, events_received=7,
+        last_event_at=timezone.now(), last_lag_seconds=0.84,
+        last_fallback_at=timezone.now(), last_fallback_reason="GAP_OVERFLOW on Account",
+    )
+    StreamState.objects.create(channel="/data/ContactChangeEvent", connected=False)
+    page = marketer_client.get(STATUS).content.decode()
+    assert "/data/AccountChangeEvent</td><td>connected" in page
+    assert "<td>7</td><td>42</td><td>0.84 s</td>" in page and "GAP_OVERFLOW on Account" in page
+    assert "/data/ContactChangeEvent</td><td><strong>not connected</strong>" in page
