@@ -495,6 +495,9 @@ def main() -> None:
     parser.add_argument("--seed", default="large")
     parser.add_argument("--memory-seeds", default="medium,large")
     parser.add_argument("--workers", default="1,2,4", help="worker counts for the scaling run")
+    parser.add_argument("--latency-updates", type=int, default=200)
+    parser.add_argument("--latency-interval", type=float, default=None,
+                        help="polling side of the latency run (default SYNC_INTERVAL_SECONDS)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
     options = parser.parse_args()
     prepare_environment()
@@ -516,6 +519,11 @@ def main() -> None:
         figures["history_overhead_runs"] = history
         figures["scaling"] = bench_scaling(
             sandbox, [int(n) for n in options.workers.split(",")]
+        )
+        from benchmarks.latency import bench_latency
+
+        figures["latency"] = bench_latency(
+            sandbox, options.latency_updates, interval=options.latency_interval
         )
     finally:
         sandbox.stop()

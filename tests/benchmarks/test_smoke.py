@@ -14,7 +14,8 @@ def test_benchmarks_run_on_the_tiny_org(tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "benchmarks", "--seed", "tiny", "--memory-seeds", "tiny",
-         "--workers", "1,2", "--out", str(out)],
+         "--workers", "1,2", "--latency-updates", "10", "--latency-interval", "5",
+         "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -29,3 +30,4 @@ def test_benchmarks_run_on_the_tiny_org(tmp_path):
     assert figures["scaling"]["workers_2_seconds"] > 0
     assert figures["history_overhead_full_sync"] > 0 and figures["history_overhead_cdv"] > 0
     assert len(figures["history_overhead_runs"]["seconds"]["cdv"]["with"]) == 3
+    assert figures["latency"]["completed"] == 10 == figures["latency"]["polling"]["completed"]
