@@ -99,11 +99,11 @@ def test_a_killed_demo_takes_its_processes_with_it(tmp_path):
         )
     try:
         assert wait_until(
-            lambda: "First sync" in log.read_text() or demo.poll() is not None, 120
+            lambda: "Ready in" in log.read_text() or demo.poll() is not None, 120
         ), log.read_text()
         assert demo.poll() is None, log.read_text()
         children = children_of(demo.pid)
-        assert len(children) == 3  # sandbox, worker, schedule
+        assert len(children) == 4  # sandbox, worker, schedule, change listener
         port = int(json.loads(state.read_text())["url"].rsplit(":", 1)[1])
         assert listening(port)
     finally:

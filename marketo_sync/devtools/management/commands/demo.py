@@ -1,4 +1,5 @@
-"""`manage.py demo`: sandbox org + worker + schedule + first sync + demo users, then the admin."""
+"""`manage.py demo`: sandbox org + worker + schedule + first sync + change listener + demo users,
+then the admin."""
 
 import signal
 import time
@@ -71,6 +72,7 @@ class Command(BaseCommand):
 
             self.stdout.write("First sync from the sandbox org:")
             call_command("sync_sfdc", stdout=self.stdout, stderr=self.stderr)
+            children.start("change listener", ["sfdc_listen"], env)
             logins = demo_users_ensure()
             self.stdout.write(self.style.SUCCESS(f"Ready in {time.monotonic() - started:.0f} s."))
             for login in logins:
