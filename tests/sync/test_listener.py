@@ -12,7 +12,7 @@ import pytest
 
 from accounts.models import Account
 from activities.models import Activity
-from marketo_sync.sync.changes import stream_commit_batch
+from marketo_sync.sync.changes import changes_resync, stream_commit_batch
 from marketo_sync.sync.listener import Listener
 from marketo_sync.sync.models import PendingChange, StreamState, SyncRun
 from marketo_sync.sync.selectors import sync_interval_seconds
@@ -228,3 +228,13 @@ def test_sfdc_listen_runs_until_sigterm_and_marks_the_stream_disconnected(org):
     assert process.returncode == 0, stderr
     assert "listening on /data/AccountChangeEvent" in stdout and "listener stopped" in stdout
     assert not StreamState.objects.get(channel=ACCOUNTS).connected
+
+
+def test_a_burst_of_changes_is_read_by_a_cycle_not_by_id(org):
+    ids = [f"0015g{n:010d}AAA" for n in range(2001)]
+    PendingChange.objects.create(object_name="Account", sfdc_ids=ids)
+    assert changes_resync(object_name="Account") is None
+    assert job_pending(CYCLE_JOB_ID)
+    assert not PendingChange.objects.exists()
+    assert not SyncRun.objects.filter(mode=SyncRun.Mode.RECORDS).exists()
+    assert "burst of 2001 Account changes" in StreamState.objects.get().last_fallback_reason
