@@ -6,6 +6,7 @@ configuration and must pass `manage.py check --deploy` without warnings.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_rq",
     "health_check",
+    "axes",
     "accounts",
     "activities",
     "marketo_sync.sync",
@@ -77,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "marketo_sync.urls"
@@ -147,7 +150,30 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# Hardening: proxy, session lifetime, login throttling (django-axes).
+# Only a proxy that sets X-Forwarded-Proto itself may be trusted to say the request was https.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind the proxy, the client address is the last entry of this header (the one the proxy
+# wrote); without a proxy, the socket's address. No other header is ever read.
+CLIENT_ADDRESS_HEADER = os.environ.get("CLIENT_ADDRESS_HEADER", "X-Forwarded-For")
+ADMIN_SESSION_SECONDS = env_int("ADMIN_SESSION_SECONDS", 28800)
+SESSION_COOKIE_AGE = ADMIN_SESSION_SECONDS
+LOGIN_FAILURES_PER_USER = env_int("LOGIN_FAILURES_PER_USER", 10)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 50)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "marketo_sync.login_throttle.LoginThrottleHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = LOGIN_FAILURES_PER_USER
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_CLIENT_IP_CALLABLE = "marketo_sync.login_throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "marketo_sync.login_throttle.lockout_response"
 
 ADMINS = [
     tuple(entry.split(":", 1)) for entry in env_list("ADMINS", "") if ":" in entry

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import django_rq
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -96,6 +97,7 @@ CUSTOM = {
     "admin/^sync/$": Expect(200),
     "admin/^auth/$": Expect(404),  # no permission in the app: Django's app index says 404
     "admin/^django_rq/$": Expect(404),
+    "admin/^axes/$": Expect(404),
     "admin/accounts/account/add/": Expect(302, 302),  # redirected with "Convert Person is..."
     "admin/accounts/account/local-edits/": Expect(200),
     "admin/accounts/contact/<int:pk>/convert/": Expect(403, 403),
@@ -179,6 +181,16 @@ def records(marketer) -> dict[type[Model], Model]:
         ),
         PersonConversion: PersonConversion.objects.create(
             person=lead, idempotency_key="security-test", status="failed"
+        ),
+        AccessAttempt: AccessAttempt.objects.create(
+            username="someone", ip_address="203.0.113.7", failures_since_start=3,
+            attempt_time=timezone.now(),
+        ),
+        AccessLog: AccessLog.objects.create(
+            username="someone", ip_address="203.0.113.7", attempt_time=timezone.now()
+        ),
+        AccessFailureLog: AccessFailureLog.objects.create(
+            username="someone", ip_address="203.0.113.7", attempt_time=timezone.now()
         ),
     }
 
