@@ -25,6 +25,7 @@ from rq import Queue
 from rq.job import JobStatus
 
 from accounts.models import Account, Contact, Opportunity, PersonConversion, SalesforceUser
+from accounts.services import marketers_group_ensure
 from activities.models import Activity
 from marketo_sync.sync.models import SyncError, SyncRun
 
@@ -324,3 +325,24 @@ def test_superusers_never_meet_a_server_error(admin_client, path_for, route):
 
 def test_superusers_keep_the_queue_dashboard(admin_client):
     assert admin_client.get("/admin/django_rq/dashboard/").status_code == 200
+
+
+# Who may dismiss a sync error (stop retrying a record): its own permission, not "Sync now".
+DISMISS_MATRIX = {
+    "marketer": ((), False),
+    "operator with Sync now and Pause": (("sync.run_sync", "sync.pause_sync"), False),
+    "Marketing operations": (("sync.dismiss_syncerror",), True),
+}
+
+
+@pytest.mark.parametrize("who", DISMISS_MATRIX)
+def test_only_the_dismiss_permission_dismisses_sync_errors(staff_client, records, who):
+    permissions, allowed = DISMISS_MATRIX[who]
+    user_client = staff_client(*permissions)
+    get_user_model().objects.latest("pk").groups.add(marketers_group_ensure())
+    error = records[SyncError]
+    changelist = "/admin/sync/syncerror/"
+    offered = 'value="dismiss"' in user_client.get(changelist).content.decode()
+    user_client.post(changelist, {"action": "dismiss", "_selected_action": [error.pk]})
+    error.refresh_from_db()
+    assert (offered, error.dismissed) == (allowed, allowed)
