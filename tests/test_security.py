@@ -346,3 +346,96 @@ def test_only_the_dismiss_permission_dismisses_sync_errors(staff_client, records
     user_client.post(changelist, {"action": "dismiss", "_selected_action": [error.pk]})
     error.refresh_from_db()
     assert (offered, error.dismissed) == (allowed, allowed)
+
+
+# Values an attacker or a mangled link puts in a parameter: none may give a server error, and
+# those PostgreSQL cannot store are refused with 400 before a query is made.
+HOSTILE = {
+    "NUL": "%00",
+    "NUL inside": "Bank%00ing",
+    "lone surrogate": "%ED%A0%80",
+    "lone low surrogate": "x%ED%B0%80",
+    "10 KB": "x" * 10240,
+    "negative": "-1",
+    "huge": "9" * 30,
+    "huge negative": "-" + "9" * 30,
+    "malformed date": "2024-13-45",
+    "malformed datetime": "2024-02-30%2025:61:00",
+}
+UNSTORABLE = {"NUL", "NUL inside"}
+ALWAYS_SWEPT = ("q", "o", "p", "_to_field", "_popup", "_changelist_filters")
+
+
+def changelist_parameters(admin_client, url: str) -> set[str]:
+    """Every parameter the changelist reads: its filters', date hierarchy's, the standard ones."""
+    response = admin_client.get(url)
+    assert response.status_code == 200, url
+    names = set(ALWAYS_SWEPT)
+    changelist = (getattr(response, "context_data", None) or {}).get("cl")
+    if changelist is not None:
+        for spec in changelist.filter_specs:
+            names.update(spec.expected_parameters())
+        if changelist.date_hierarchy:
+            field = changelist.date_hierarchy
+            names.update(f"{field}__{part}" for part in ("year", "month", "day"))
+    return names
+
+
+def first_action(admin_client, url: str) -> str | None:
+    response = admin_client.get(url)
+    form = (getattr(response, "context_data", None) or {}).get("action_form")
+    choices = [value for value, _ in form.fields["action"].choices if value] if form else []
+    return choices[0] if choices else None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "model", list(admin.site._registry), ids=lambda model: model._meta.label_lower
+)
+def test_no_admin_page_answers_a_hostile_value_with_a_server_error(admin_client, records, model):
+    opts = model._meta
+    changelist = f"/admin/{opts.app_label}/{opts.model_name}/"
+    parameters = changelist_parameters(admin_client, changelist)
+    action = first_action(admin_client, changelist)
+    record = records.get(model)
+    change = f"{changelist}{record.pk}/change/" if record is not None else None
+    for name, value in HOSTILE.items():
+        requests = [("GET", f"{changelist}?{parameter}={value}") for parameter in parameters]
+        requests.append(("GET", f"{changelist}{value}/change/"))
+        requests.append(("GET", f"{changelist}{value}/history/"))
+        if change:
+            requests += [("GET", f"{change}?{parameter}={value}") for parameter in ALWAYS_SWEPT]
+        for method, url in requests:
+            response = admin_client.get(url)
+            assert response.status_code < 500, (method, url[:200], response.status_code)
+            if name in UNSTORABLE and "?" in url:
+                assert response.status_code == 400, (url[:200], response.status_code)
+        if action:
+            response = admin_client.post(
+                changelist, f"action={action}&index=0&_selected_action={value}",
+                content_type="application/x-www-form-urlencoded",
+            )
+            assert response.status_code < 500, ("POST", changelist, value[:50])
+
+
+@pytest.mark.parametrize("selected", ["abc", "1.5", "%00"])
+def test_a_selected_action_id_that_is_not_an_id_answers_400(admin_client, records, selected):
+    response = admin_client.post(
+        "/admin/accounts/account/",
+        f"action=resync_selected&index=0&_selected_action={selected}",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400
+    assert 'id="site-name"' in response.content.decode()  # the admin's own layout
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/admin/accounts/account/?industry=%00", "/admin/sync/syncrun/?mode__exact=%00",
+     "/admin/accounts/contact/?q=a%00b", "/admin/activities/activity/?o=%00"],
+)
+def test_a_nul_in_a_filter_answers_400_in_the_admin_layout(admin_client, url):
+    response = admin_client.get(url)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert 'id="site-name"' in body and "DATABASE_URL" not in body
