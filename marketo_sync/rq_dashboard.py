@@ -2,11 +2,18 @@
 
 django-rq only asks for `is_staff`, which would let every marketer empty queues and requeue or
 delete jobs. Here each dashboard view also needs `django_rq.admin` (superusers have it).
+
+Its templates carry inline scripts and styles of their own, which take no nonce, so its pages
+are the one documented exception to the site's Content-Security-Policy: they add
+'unsafe-inline' for scripts and styles. Only holders of `django_rq.admin` reach them, and
+every other directive (sources limited to this site, no framing, forms posting here) stays.
 """
 
 from collections.abc import Callable
 from functools import wraps
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +22,7 @@ from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
 
 PERMISSION = "django_rq.admin"
+DASHBOARD_POLICY = {"script-src": [UNSAFE_INLINE], "style-src": [UNSAFE_INLINE]}
 # Views that can only fail here: the dashboard is a model without a table, so its object pages
 # (change, delete, history) have nothing to show, and the rq-scheduler page needs a package this
 # project does not use (its schedule is rqcron). Not mounted rather than answering with a 500.
@@ -51,7 +59,7 @@ class PermissionCheckedQueueAdmin(QueueAdmin):
         return [
             URLPattern(
                 pattern.pattern,
-                require_dashboard_permission(pattern.callback),
+                csp_update(DASHBOARD_POLICY)(require_dashboard_permission(pattern.callback)),
                 pattern.default_args,
                 pattern.name,
             )

@@ -439,3 +439,12 @@ def test_a_nul_in_a_filter_answers_400_in_the_admin_layout(admin_client, url):
     assert response.status_code == 400
     body = response.content.decode()
     assert 'id="site-name"' in body and "DATABASE_URL" not in body
+
+
+def test_the_policy_allows_nothing_inline_but_on_the_queue_dashboard(admin_client, client):
+    for response in (client.get("/admin/login/"), admin_client.get("/admin/accounts/account/")):
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self';" in policy and "unsafe-inline" not in policy
+        assert "frame-ancestors 'none'" in policy
+    dashboard = admin_client.get("/admin/django_rq/dashboard/")["Content-Security-Policy"]
+    assert "script-src 'self' 'unsafe-inline'" in dashboard
