@@ -8,7 +8,6 @@ Salesforce ids and system timestamps are read-only; every local edit goes throug
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -43,6 +42,7 @@ from accounts.services import (
     contact_apply_local_edit,
 )
 from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
+from marketo_sync.forbidden import MissingPermission
 from marketo_sync.sync.services import sync_enqueue_records
 
 CONTACT_SYSTEM_READONLY = (
@@ -224,7 +224,7 @@ class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin):
     def local_edits_view(self, request: HttpRequest) -> HttpResponse:
         """The divergence view: local value vs the stored last Salesforce value, per field."""
         if not self.has_view_permission(request):
-            raise PermissionDenied
+            raise MissingPermission("accounts.view_account")
         page = Paginator(account_list_locally_edited(), PAGE_SIZE).get_page(request.GET.get("p"))
         context = {
             **self.admin_site.each_context(request),

@@ -15,11 +15,12 @@ from functools import wraps
 from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern
 from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
+
+from marketo_sync.forbidden import MissingPermission
 
 PERMISSION = "django_rq.admin"
 DASHBOARD_POLICY = {"script-src": [UNSAFE_INLINE], "style-src": [UNSAFE_INLINE]}
@@ -39,7 +40,7 @@ def require_dashboard_permission(view: Callable[..., HttpResponse]) -> Callable[
     def checked(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         user = request.user
         if user.is_active and user.is_staff and not user.has_perm(PERMISSION):
-            raise PermissionDenied
+            raise MissingPermission(PERMISSION)
         return view(request, *args, **kwargs)
 
     return checked

@@ -8,6 +8,8 @@ from marketo_sync.rq_dashboard import rq_dashboard_protect
 
 rq_dashboard_protect(admin.site)
 
+handler403 = "marketo_sync.forbidden.permission_denied"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz/", health_view, name="healthz"),

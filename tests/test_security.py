@@ -448,3 +448,49 @@ def test_the_policy_allows_nothing_inline_but_on_the_queue_dashboard(admin_clien
         assert "frame-ancestors 'none'" in policy
     dashboard = admin_client.get("/admin/django_rq/dashboard/")["Content-Security-Policy"]
     assert "script-src 'self' 'unsafe-inline'" in dashboard
+
+
+# Refusals that come from Django's own code with no permission to name.
+UNNAMED_REFUSALS = {"admin/autocomplete/", "admin/auth/user/<id>/password/"}
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_every_refusal_is_an_admin_page_naming_the_missing_permission(
+    marketer_client, marketer, path_for, route
+):
+    expect = marketer_expectation(route, marketer)
+    path = path_for(route)
+    for method, status in (("get", expect.get), ("post", expect.post)):
+        if status != 403:
+            continue
+        body = getattr(marketer_client, method)(path).content.decode()
+        assert 'id="site-name"' in body and 'id="permission-denied"' in body, (method, path)
+        if route not in UNNAMED_REFUSALS:
+            assert "You need the permission “" in body, (method, path)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "sentence"),
+    [
+        ("get", "/admin/accounts/contact/{lead}/convert/",
+         "“Can run Convert Person (creates records in Salesforce)” (accounts.convert_person)"),
+        ("post", "/admin/sync/syncrun/status/sync-now/",
+         "“Can start a Salesforce sync now” (sync.run_sync)"),
+        ("get", "/admin/accounts/account/{account}/delete/",
+         "“Can delete account” (accounts.delete_account)"),
+        ("post", "/admin/accounts/opportunity/{opportunity}/change/",
+         "“Can change opportunity” (accounts.change_opportunity)"),
+        ("get", "/admin/auth/user/", "“Can view user” (auth.view_user)"),
+        ("get", "/admin/django_rq/dashboard/", "“Access admin page” (django_rq.admin)"),
+    ],
+)
+def test_the_refusal_says_which_permission_is_missing(
+    marketer_client, records, method, path, sentence
+):
+    path = path.format(
+        lead=records[Contact].pk, account=records[Account].pk,
+        opportunity=records[Opportunity].pk,
+    )
+    response = getattr(marketer_client, method)(path)
+    assert response.status_code == 403
+    assert f"You need the permission {sentence} for this page." in response.content.decode()
