@@ -179,6 +179,7 @@ AXES_FAILURE_LIMIT = LOGIN_FAILURES_PER_USER
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_CLIENT_IP_CALLABLE = "marketo_sync.login_throttle.client_address"
 AXES_LOCKOUT_CALLABLE = "marketo_sync.login_throttle.lockout_response"
+AXES_VERBOSE = False  # no start-up banner in every command's output; failures are still logged
 # Content-Security-Policy (django-csp): every page loads scripts, styles and images only from
 # this site, with nothing inline; django-rq's dashboard is the one documented exception
 # (marketo_sync/rq_dashboard.py).
