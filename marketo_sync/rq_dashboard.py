@@ -15,11 +15,13 @@ from functools import wraps
 from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern
 from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 
+from marketo_sync.admin_input import bad_request
 from marketo_sync.forbidden import MissingPermission
 
 PERMISSION = "django_rq.admin"
@@ -34,14 +36,23 @@ UNSERVED_VIEWS = {
 
 
 def require_dashboard_permission(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Staff without the permission get 403; everyone else meets the view's own checks."""
+    """Staff without the permission get 403; everyone else meets the view's own checks.
+
+    django-rq's job pages answer 500 for a job that is gone (deleted twice, expired) or an
+    operation the job's state does not allow (requeueing a job that did not fail): 404 and 400.
+    """
 
     @wraps(view)
     def checked(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         user = request.user
         if user.is_active and user.is_staff and not user.has_perm(PERMISSION):
             raise MissingPermission(PERMISSION)
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except NoSuchJobError:
+            raise Http404("No such job (it may have been deleted or have expired).") from None
+        except InvalidJobOperation:
+            return bad_request(request, "job_id")
 
     return checked
 

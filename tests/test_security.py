@@ -494,3 +494,27 @@ def test_the_refusal_says_which_permission_is_missing(
     response = getattr(marketer_client, method)(path)
     assert response.status_code == 403
     assert f"You need the permission {sentence} for this page." in response.content.decode()
+
+
+# The parameters the project's own views read, besides the changelists' (swept above).
+PROJECT_PARAMETERS = ("p", "q", "o", "contacts_page", "timeline_page", "next", "_popup")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("route", ROUTES)
+def test_no_admin_url_answers_a_hostile_value_with_a_server_error(admin_client, path_for, route):
+    path = path_for(route)
+    for name, value in HOSTILE.items():
+        query = "&".join(f"{parameter}={value}" for parameter in PROJECT_PARAMETERS)
+        for method in ("get", "post"):
+            response = getattr(admin_client, method)(f"{path}?{query}")
+            assert response.status_code < 500, (method, path, name, response.status_code)
+            if name in UNSTORABLE and path.startswith("/admin/"):
+                assert response.status_code == 400, (method, path, name, response.status_code)
+
+
+@pytest.mark.parametrize("action", ["delete", "requeue"])
+def test_a_job_gone_from_the_queue_answers_404_not_500(admin_client, queue_values, action):
+    path = f"/admin/django_rq/dashboard/queues/0/{queue_values['job_id']}/{action}/"
+    assert admin_client.post(path, {"post": "yes"}).status_code < 400
+    assert admin_client.post(path, {"post": "yes"}).status_code in (400, 404)
