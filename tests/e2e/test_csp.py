@@ -87,3 +87,19 @@ def test_no_page_reports_a_policy_violation(
             failures[path] = violations
     assert failures == {}
     assert documents > len(ROUTES) * 3 // 4  # pages were loaded, not error screens
+
+
+def test_the_refusal_pages_report_no_violation(watch, live_server, marketer):
+    """The lockout (429), a missing permission (403) and the bad request (400) pages."""
+    for _ in range(10):
+        watch.page.goto(f"{live_server.url}/admin/login/")
+        watch.page.fill("#id_username", "someone-else")
+        watch.page.fill("#id_password", "wrong-password")
+        watch.page.click("input[type=submit]")
+    assert "Too many failed logins" in watch.page.inner_text("#login-locked")
+    assert watch.page.evaluate("window.__cspViolations") == [] and watch.console == []
+    log_in(watch.page, live_server, "marketer", "marketer-password-1")
+    assert watch.visit(f"{live_server.url}/admin/auth/user/") == []
+    assert "You need the permission" in watch.page.inner_text("#permission-denied")
+    assert watch.visit(f"{live_server.url}/admin/accounts/account/?q=%00") == []
+    assert "was refused" in watch.page.inner_text("#bad-request")
