@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -51,6 +50,7 @@ from accounts.services import (
 )
 from activities.models import Activity
 from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
+from marketo_sync.forbidden import MissingPermission
 from marketo_sync.sync.selectors import (
     picklist_values,
     record_sync_status,
@@ -376,7 +376,7 @@ class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin):
     def local_edits_view(self, request: HttpRequest) -> HttpResponse:
         """The divergence view: local value vs the stored last Salesforce value, per field."""
         if not self.has_view_permission(request):
-            raise PermissionDenied
+            raise MissingPermission("accounts.view_account")
         page = Paginator(account_list_locally_edited(), PAGE_SIZE).get_page(request.GET.get("p"))
         context = {
             **self.admin_site.each_context(request),

@@ -10,6 +10,8 @@ rq_dashboard_protect(admin.site)
 admin.site.site_header = admin.site.site_title = "marketo-sync"
 admin.site.index_title = "Salesforce accounts, people and their activity"
 
+handler403 = "marketo_sync.forbidden.permission_denied"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz/", health_view, name="healthz"),

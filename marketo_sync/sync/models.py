@@ -120,6 +120,7 @@ class SyncError(models.Model):
 
     class Meta:
         ordering = ["-last_seen_at"]
+        permissions = [("dismiss_syncerror", "Can dismiss sync errors (stop retrying the record)")]
         constraints = [
             models.UniqueConstraint(
                 fields=["object_name", "sfdc_id"], name="one_error_row_per_record"
