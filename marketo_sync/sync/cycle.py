@@ -17,7 +17,7 @@ from datetime import timedelta
 import django_rq
 from django.conf import settings
 from django.core.mail import mail_admins
-from django.db import OperationalError, connection
+from django.db import connection
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -81,10 +81,9 @@ class CycleLock:
     def acquire(self) -> bool:
         if not self._set() and not self._break_dead_holder():
             return False
-        try:
-            self.generation = fence_advance(self.token)
-        except OperationalError:
-            logger.warning("a former cycle holds the fence row mid-commit; not starting")
+        self.generation = fence_advance(self.token)
+        if self.generation is None:
+            logger.warning("a former cycle stays stopped in the middle of a commit; not starting")
             self.release()
             return False
         self._thread = threading.Thread(target=self._renew, name="sync-lock", daemon=True)

@@ -18,12 +18,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from marketo_sync.sync.models import CycleFence
 
 FENCE_PK = 1
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout
 
 
 class FenceLost(Exception):
@@ -97,12 +98,21 @@ def dead_holder_token() -> str | None:
     return fence.lock_token
 
 
-def fence_advance(lock_token: str) -> int:
+def fence_advance(lock_token: str) -> int | None:
     """Call right after taking the Redis lock: a new generation, held by this process.
 
-    Waits for pages of the former generation that passed their check to commit (at most the
-    lock TTL: a holder stopped between its check and its commit makes this raise instead).
+    Waits for pages of the former generation that passed their check to commit, for at most the
+    lock TTL: None when a former holder stays stopped between its check and its commit.
     """
+    try:
+        return bump_generation(lock_token)
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "pgcode", None) != LOCK_NOT_AVAILABLE:
+            raise
+        return None
+
+
+def bump_generation(lock_token: str) -> int:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(

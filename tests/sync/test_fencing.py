@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 
 import django_rq
+import psycopg2
 import pytest
+from django.db import connection
 
 from accounts.models import Account
 from activities.models import Activity
@@ -187,3 +189,28 @@ def test_every_acquisition_moves_the_generation_on():
     first = fence_advance("a")
     assert fence_advance("b") == first + 1
     assert CycleFence.objects.get(pk=FENCE_PK).lock_token == "b"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_cycle_starts_while_a_former_one_stays_stopped_mid_commit(settings):
+    """A page that passed its check holds the fence row until it commits: the next cycle waits
+    for it at most the lock TTL, then gives up and leaves the lock free."""
+    settings.SYNC_LOCK_TTL_SECONDS = 1
+    fence_advance("former")
+    database = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=database["NAME"], user=database["USER"] or "postgres",
+        host=database["HOST"] or "127.0.0.1", port=database["PORT"] or 5432,
+    )
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                f"SELECT generation FROM {CycleFence._meta.db_table} FOR SHARE"  # noqa: S608
+            )
+            with cycle_lock() as lock:
+                assert lock is None
+            assert not django_rq.get_connection("sync").exists(LOCK_KEY)
+    finally:
+        other.close()
+    with cycle_lock() as lock:
+        assert lock is not None and lock.generation is not None
