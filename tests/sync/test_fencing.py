@@ -25,7 +25,8 @@ from marketo_sync.sync.fence import (
     this_process,
 )
 from marketo_sync.sync.maintenance import reconcile_object
-from marketo_sync.sync.models import CycleFence, SyncRun, SyncState
+from marketo_sync.sync.models import CycleFence, SyncPartition, SyncRun, SyncState
+from marketo_sync.sync.partitions import help_with_partitions
 from marketo_sync.sync.runs import run_recorded, run_start
 from marketo_sync.sync.services import sync_records
 from tests.fixtures.workers import ROOT, child_environment, run_manage
@@ -82,6 +83,18 @@ def test_a_superseded_reconcile_marks_nothing_deleted(synced):
     purged.refresh_from_db()
     assert not purged.is_deleted
     assert SyncState.objects.get(object_name="Account").last_reconcile_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_partition_helper_of_a_superseded_cycle_writes_nothing(sandbox):
+    with cycle_lock() as lock:
+        run = run_start(object_name="Account", mode=SyncRun.Mode.FULL, generation=lock.generation)
+        SyncPartition.objects.create(run=run)  # the whole id space
+        fence_advance("another-cycle")
+        assert help_with_partitions(run.pk) == 1
+    partition = SyncPartition.objects.get()
+    assert partition.status == SyncPartition.Status.FAILED and partition.error.startswith(FENCED)
+    assert not Account.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
