@@ -142,8 +142,9 @@ def cycle_lock() -> Iterator[CycleLock | None]:
 
 def fail_dead_runs() -> int:
     """Call with the cycle lock held: no other cycle or maintenance run can be alive, so a run
-    still `running` belongs to a dead worker — except a re-sync of selected records, which runs
-    beside a cycle without the lock and is alive while its page heartbeat is fresh."""
+    still `running` belongs to a dead worker, or to one whose lock expired under it (paused),
+    whose writes the fence refuses from now on — except a re-sync of selected records, which
+    runs beside a cycle without the lock and is alive while its page heartbeat is fresh."""
     alive = timezone.now() - timedelta(seconds=settings.SYNC_LOCK_TTL_SECONDS)
     records_alive = Q(mode=SyncRun.Mode.RECORDS, heartbeat_at__gte=alive)
     failed = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exclude(records_alive).update(

@@ -39,12 +39,14 @@ def read_proc(path: str) -> str:
 
 
 def process_started(pid: int) -> int | None:
-    """The process's start time in clock ticks after boot (field 22 of /proc/<pid>/stat)."""
+    """The process's start time in clock ticks after boot (field 22 of /proc/<pid>/stat); None
+    when there is no such process or it has ended (a zombie its parent has not reaped yet)."""
     stat = read_proc(f"/proc/{pid}/stat")
     if not stat:
         return None
     # The command name (field 2) may hold spaces and parentheses: count from its closing one.
-    return int(stat[stat.rindex(")") + 2 :].split()[19])
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return None if fields[0] in {"Z", "X"} else int(fields[19])
 
 
 def this_process() -> dict:

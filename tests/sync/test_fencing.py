@@ -179,6 +179,25 @@ def test_a_live_holders_lock_is_not_broken(sandbox):
         assert sync_cycle() is None
 
 
+@pytest.mark.django_db
+def test_a_killed_holder_not_yet_reaped_is_gone():
+    me = this_process()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # noqa: S603
+    try:
+        holder = CycleFence(**{**me, "holder_pid": child.pid,
+                               "holder_started": process_started(child.pid)})
+        assert not holder_gone(holder)
+        child.kill()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{child.pid}/stat").read_text().split(") ")[1][0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert holder_gone(holder)  # a zombie: killed, its parent has not reaped it yet
+    finally:
+        child.kill()
+        child.wait()
+
+
 def a_dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
     child.wait()
