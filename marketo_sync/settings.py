@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -131,7 +132,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 
 LOGIN_URL = "admin:login"
 
@@ -193,6 +194,17 @@ SYNC_PARTITION_MIN_RECORDS = env_int("SYNC_PARTITION_MIN_RECORDS", 20000)
 # Drift repair, started by the minute tick between cycles once this long has passed.
 SYNC_RECONCILE_INTERVAL_SECONDS = env_int("SYNC_RECONCILE_INTERVAL_SECONDS", 86400)
 SYNC_FORMULA_REFRESH_INTERVAL_SECONDS = env_int("SYNC_FORMULA_REFRESH_INTERVAL_SECONDS", 3600)
+
+# Running in production (README "Running in production"): static files served by WhiteNoise
+# from `collectstatic`'s output under content-hashed, pre-compressed names (the deploy
+# configuration only: with DEBUG=1 they are served from the apps, nothing to collect);
+# `/metrics` answers only with this bearer token (unset: the endpoint does not exist).
+if not DEBUG:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 
 LOGGING = {
