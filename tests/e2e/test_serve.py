@@ -8,6 +8,7 @@ import shlex
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def deployed(tmp_path):
     env = child_environment(
         DEBUG="0", SECRET_KEY="deploy-test-" + "k" * 50, SECURE_SSL_REDIRECT="0",
         STATIC_ROOT=str(tmp_path / "static"), SERVE_PORT=str(port), WEB_CONCURRENCY="1",
+        METRICS_TOKEN="deploy-metrics-token",
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     )
     collect = subprocess.run(  # noqa: S603 - our own manage.py
@@ -92,3 +94,26 @@ def test_gunicorn_serves_the_styled_admin_and_a_marketer_opens_a_person(page, de
     assert page.input_value("#id_last_name") == "Lovelace"
     assert "Deployed Inc" in page.inner_text("#content")
     screenshot(page, "deployed-person")
+
+
+def test_gunicorn_serves_metrics_to_the_token_holder(deployed):
+    scrape = urllib.request.Request(
+        f"{deployed}/metrics", headers={"Authorization": "Bearer deploy-metrics-token"}
+    )
+    with urllib.request.urlopen(scrape, timeout=10) as response:  # noqa: S310 - loopback
+        body = response.read().decode()
+    assert "marketo_sync_paused 0.0" in body
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{deployed}/metrics", timeout=10)  # noqa: S310 - loopback
+    assert refused.value.code == 401
+
+
+def test_make_serve_refuses_without_a_secret_key():
+    env = {key: value for key, value in os.environ.items() if key != "SECRET_KEY"}
+    result = subprocess.run(  # noqa: S603 - our own script
+        ["bash", str(ROOT / "scripts" / "serve.sh")], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "SECRET_KEY is not set" in result.stderr
+    assert "secrets.token_urlsafe" in result.stderr and "SECURE_SSL_REDIRECT=0" in result.stderr
