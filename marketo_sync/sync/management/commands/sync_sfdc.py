@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.errors import SalesforceError
-from marketo_sync.sync.cycle import sync_cycle
+from marketo_sync.sync.cycle import cycle_summary, sync_cycle
 from marketo_sync.sync.maintenance import sync_formula_refresh, sync_reconcile
 from marketo_sync.sync.mapping import OBJECT_ORDER
 from marketo_sync.sync.models import SyncError, SyncRun
@@ -96,14 +96,7 @@ class Command(BaseCommand):
         cycle = self.run_with_progress(options)
         if cycle is None:
             raise CommandError(f"not started: {sync_start_refusal()}")
-        self.stdout.write(
-            f"sync {cycle.status}: {cycle.fetched} fetched, {cycle.created} created, "
-            f"{cycle.updated} updated, {cycle.deleted} deleted, {cycle.activities_logged} "
-            f"activities, {cycle.accounts_skipped_activity_limit} accounts over the activity "
-            f"limit, {cycle.local_edits_overwritten} local edits overwritten, {cycle.errors} "
-            f"records quarantined, {cycle.api_calls} API calls"
-            f"{' in ' + format(cycle.finished_at - cycle.started_at) if cycle.finished_at else ''}"
-        )
+        self.stdout.write(cycle_summary(cycle))
         if cycle.status != SyncRun.Status.SUCCESS:
             raise CommandError(cycle.error or cycle.status)
 
