@@ -21,11 +21,8 @@ def pause_description(state: SyncState) -> str:
     return f"paused since {since} by {state.paused_by or 'an unknown user'}{reason}"
 
 
-def sync_start_refusal() -> str:
-    """Why a cycle cannot start now: the pause, or the run that holds the cycle lock."""
-    pause = sync_pause_record()
-    if pause is not None:
-        return pause_description(pause)
+def running_description() -> str | None:
+    """"a cycle started … is running (job …)" for the run holding the sync (None: none runs)."""
     running = (
         SyncRun.objects.filter(status=SyncRun.Status.RUNNING)
         .exclude(mode=SyncRun.Mode.RECORDS)
@@ -33,13 +30,21 @@ def sync_start_refusal() -> str:
         .first()
     )
     if running is None:
-        return "another cycle holds the cycle lock (it is starting)"
+        return None
     what = (
         "a cycle" if not running.object_name
         else f"a {running.get_mode_display().lower()} run of {running.object_name}"
     )
     job = f"job {running.job_id}" if running.job_id else "no RQ job: started from the command line"
     return f"{what} started {running.started_at:%Y-%m-%d %H:%M:%S} UTC is running ({job})"
+
+
+def sync_start_refusal() -> str:
+    """Why a cycle cannot start now: the pause, or the run that holds the cycle lock."""
+    pause = sync_pause_record()
+    if pause is not None:
+        return pause_description(pause)
+    return running_description() or "another cycle holds the cycle lock (it is starting)"
 
 
 def last_cycle() -> SyncRun | None:

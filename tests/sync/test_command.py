@@ -124,13 +124,13 @@ def test_a_refused_start_says_the_sync_is_paused_since_when_by_whom(sandbox):
 def test_a_refused_start_names_the_running_cycle_and_its_job(sandbox):
     started = timezone.now()
     SyncRun.objects.create(mode="incremental", started_at=started, job_id="marketo-sync-cycle")
+    running = f"a cycle started {started:%Y-%m-%d %H:%M:%S} UTC is running (job marketo-sync-cycle)"
     with cycle_lock():
         result = run_manage("sync_sfdc")
+        status = run_manage("sync_sfdc", "--status")
     assert result.returncode == 1
-    assert (
-        f"not started: a cycle started {started:%Y-%m-%d %H:%M:%S} UTC is running "
-        "(job marketo-sync-cycle)" in result.stderr
-    )
+    assert f"not started: {running}" in result.stderr
+    assert status.returncode == 0 and f"state: {running}" in status.stdout
 
 
 def test_without_a_terminal_progress_lines_are_printed(sandbox, monkeypatch):

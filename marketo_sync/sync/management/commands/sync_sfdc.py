@@ -16,7 +16,7 @@ from marketo_sync.sync.cycle import cycle_summary, sync_cycle
 from marketo_sync.sync.maintenance import sync_formula_refresh, sync_reconcile
 from marketo_sync.sync.mapping import OBJECT_ORDER
 from marketo_sync.sync.models import SyncError, SyncRun
-from marketo_sync.sync.selectors import sync_start_refusal
+from marketo_sync.sync.selectors import running_description, sync_start_refusal
 from marketo_sync.sync.services import sync_enqueue_cycle, sync_set_paused, sync_status
 
 # Without a terminal, a progress line at most this often (a log file or pipe gets news, not
@@ -136,7 +136,7 @@ class Command(BaseCommand):
         if status["paused"]:
             state = f"the sync is {status['pause']}"
         elif status["running"]:
-            state = "a cycle is queued or running"
+            state = running_description() or "a cycle is queued"
         else:
             state = "idle"
         self.stdout.write(f"state: {state}")
