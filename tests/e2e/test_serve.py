@@ -5,6 +5,8 @@ The admin must be styled there: WhiteNoise serves `collectstatic`'s output, noth
 
 import os
 import shlex
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -117,3 +119,46 @@ def test_make_serve_refuses_without_a_secret_key():
     assert result.returncode == 2
     assert "SECRET_KEY is not set" in result.stderr
     assert "secrets.token_urlsafe" in result.stderr and "SECURE_SSL_REDIRECT=0" in result.stderr
+
+
+@pytest.mark.slow
+def test_make_serve_runs_web_worker_and_clock_until_ctrl_c(tmp_path):
+    port = free_port()
+    env = child_environment(
+        SECRET_KEY="serve-test-" + "k" * 50, SECURE_SSL_REDIRECT="0", SERVE_PORT=str(port),
+        STATIC_ROOT=str(tmp_path / "static"), WEB_CONCURRENCY="1", METRICS_TOKEN="t0ken",
+    )
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        serve = subprocess.Popen(  # noqa: S603 - our own script
+            ["bash", str(ROOT / "scripts" / "serve.sh")], cwd=ROOT, env=env, stdout=sink,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 240
+        while not all(f"{name}.1 " in log.read_text() for name in ("web", "worker", "clock")):
+            assert serve.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        while True:
+            try:
+                with urllib.request.urlopen(  # noqa: S310 - loopback
+                    f"http://127.0.0.1:{port}/admin/login/", timeout=2
+                ) as response:
+                    assert "/static/admin/css/base." in response.read().decode()
+                break
+            except OSError:
+                assert serve.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.3)
+        output = log.read_text()
+        assert "release: python manage.py migrate --noinput" in output
+        assert "Listening at: http://127.0.0.1:" + str(port) in output
+        assert "Listening on sync, default" in output  # the worker's queues
+        assert "Registered 'marketo_sync.sync.jobs.tick'" in output  # the clock's schedule
+    finally:
+        os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's group
+        serve.wait(timeout=60)
+    output = log.read_text()
+    for name in ("web", "worker", "clock"):
+        assert f"{name}.1 stopped" in output, output[-2000:]
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0, "gunicorn still listens"
