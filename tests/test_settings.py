@@ -62,7 +62,7 @@ def test_defaults_point_at_the_local_services():
             {"DEBUG": "1", "SYNC_INTERVAL_SECONDS": "soon"},
             "SYNC_INTERVAL_SECONDS must be an integer",
         ),
-        ({"DEBUG": "1", "LOG_FORMAT": "xml"}, "LOG_FORMAT must be plain or json"),
+        ({"DEBUG": "1", "LOG_FORMAT": "xml"}, "LOG_FORMAT must be one of plain, json"),
     ],
 )
 def test_bad_configuration_fails_at_start_with_a_clear_message(env, message):
@@ -159,7 +159,8 @@ def test_env_example_lists_exactly_the_variables_read():
     test environment plugin loaded, which reads TEST_REDIS_URL.
     """
     result = run_python(
-        "import tests.environment, django; django.setup();"
+        "import runpy, tests.environment, django; django.setup();"
+        "runpy.run_path('gunicorn.conf.py');"
         "from marketo_sync.env import variables_read; print(','.join(sorted(variables_read)))",
         DEBUG="0",
         SECRET_KEY="k" * 60,
