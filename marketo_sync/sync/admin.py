@@ -25,7 +25,9 @@ from marketo_sync.sync.models import SyncError, SyncRun
 from marketo_sync.sync.selectors import (
     accounts_skipped_by_activity_limit,
     local_record_admin_target,
+    pause_description,
     sync_errors_with_local_records,
+    sync_pause_record,
 )
 from marketo_sync.sync.services import (
     backlog_estimates,
@@ -113,6 +115,13 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def sync_now_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("sync.run_sync"):
             raise MissingPermission("sync.run_sync")
+        pause = sync_pause_record()
+        if pause is not None:
+            self.message_user(
+                request, f"The sync is {pause_description(pause)}: resume it first.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:sync_status"))
         job_id = sync_enqueue_cycle(requested_by=request.user)
         if job_id:
             self.message_user(request, "A sync cycle was queued; refresh to follow it.")

@@ -2,6 +2,7 @@
 
 import logging
 
+from django.conf import settings
 from rq import get_current_job
 
 from marketo_sync.sync.cycle import cycle_log_summary, sync_cycle
@@ -10,6 +11,7 @@ from marketo_sync.sync.partitions import help_with_partitions
 from marketo_sync.sync.selectors import sync_start_refusal
 from marketo_sync.sync.services import (
     maintenance_due,
+    schedule_interval_record,
     sync_cycle_due,
     sync_enqueue_cycle,
     sync_enqueue_maintenance,
@@ -45,6 +47,7 @@ def run_sync_partitions(run_id: int) -> int:
 def tick() -> list[str]:
     """Every minute: enqueue a cycle if one is due, else the maintenance that is due (see
     marketo_sync/sync/cron.py). Returns the ids of the jobs it enqueued."""
+    schedule_interval_record(settings.SYNC_INTERVAL_SECONDS)
     if sync_cycle_due():
         job_id = sync_enqueue_cycle()
         return [job_id] if job_id else []

@@ -183,12 +183,29 @@ def sync_set_paused(*, paused: bool, by: str = "", reason: str = "") -> None:
         SyncState.objects.update(paused=False, paused_at=None, paused_by="", paused_reason="")
 
 
-def next_cycle_due() -> datetime | None:
+# Where the schedule (a worker) leaves the interval it runs with, for the web process to show:
+# the two may be configured differently (the demo's workers run every minute).
+SCHEDULE_INTERVAL_KEY = "marketo-sync:schedule-interval-seconds"
+
+
+def schedule_interval_record(seconds: int) -> None:
+    """Kept for an hour: a schedule that stopped ticking no longer speaks for the workers."""
+    django_rq.get_connection("sync").set(SCHEDULE_INTERVAL_KEY, seconds, ex=3600)
+
+
+def schedule_interval_seconds() -> int:
+    """The interval the schedule last ran with, or this process's setting if none ticked."""
+    recorded = django_rq.get_connection("sync").get(SCHEDULE_INTERVAL_KEY)
+    return int(recorded) if recorded is not None else settings.SYNC_INTERVAL_SECONDS
+
+
+def next_cycle_due(interval_seconds: int | None = None) -> datetime | None:
     """When the schedule will start the next cycle: interval after the last one ended."""
     last = last_cycle()
     if last is None or last.finished_at is None:
         return None if last else timezone.now()
-    return last.finished_at + timedelta(seconds=settings.SYNC_INTERVAL_SECONDS)
+    interval = schedule_interval_seconds() if interval_seconds is None else interval_seconds
+    return last.finished_at + timedelta(seconds=interval)
 
 
 def sync_cycle_due() -> bool:
@@ -202,7 +219,7 @@ def sync_cycle_due() -> bool:
     last = last_cycle()
     if last is not None and last.finished_at is None:
         return True
-    due = next_cycle_due()
+    due = next_cycle_due(settings.SYNC_INTERVAL_SECONDS)
     return due is not None and due <= timezone.now()
 
 
@@ -245,7 +262,7 @@ def sync_status() -> dict:
         "pause": pause_description(pause) if pause else "",
         "running": cycle_pending(),
         "last_cycle": last,
-        "next_cycle_at": next_cycle_due(),
+        "next_cycle_at": None if pause else next_cycle_due(),
         "recent_runs": list(SyncRun.objects.filter(~Q(object_name=""))[:20]),
         "api_used": last.api_used if last else None,
         "api_limit": last.api_limit if last else None,
@@ -268,9 +285,10 @@ def backlog_history(limit: int = 30) -> dict[str, list[tuple[int, int]]]:
 
 
 def backlog_estimates() -> list[dict]:
-    """What waits per object and how long catching up takes at the last measured rate."""
+    """What waits per object (only objects with something waiting) and how long catching up
+    takes at the last measured rate."""
     estimates = []
-    for state in SyncState.objects.order_by("object_name"):
+    for state in SyncState.objects.filter(backlog__gt=0).order_by("object_name"):
         last = (
             SyncRun.objects.filter(object_name=state.object_name, status=SyncRun.Status.SUCCESS)
             .exclude(finished_at=None)

@@ -11,8 +11,15 @@ from django.utils import timezone
 
 from accounts.models import Account
 from activities.models import AccountHistory
+from marketo_sync.sync.jobs import tick
 from marketo_sync.sync.models import SyncError, SyncRun, SyncState
-from marketo_sync.sync.services import CYCLE_JOB_ID
+from marketo_sync.sync.services import (
+    CYCLE_JOB_ID,
+    next_cycle_due,
+    schedule_interval_record,
+    schedule_interval_seconds,
+    sync_set_paused,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +154,41 @@ def test_the_admin_names_the_product(marketer_client):
     text = marketer_client.get(reverse("admin:index")).content.decode()
     assert '<a href="/admin/">marketo-sync</a>' in text
     assert "Django administration" not in text and "Django site admin" not in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sync_now_while_paused_is_refused_and_no_next_cycle_is_shown(operator_client, cycles):
+    assert "Next scheduled cycle" in operator_client.get(STATUS).content.decode()
+    sync_set_paused(paused=True, by="ops", reason="maintenance")
+    refused = operator_client.post(reverse("admin:sync_now"), follow=True).content.decode()
+    assert "The sync is paused since " in refused and " by ops (maintenance): resume it first." in (
+        refused
+    )
+    assert "A sync cycle was queued" not in refused
+    assert django_rq.get_queue("sync").job_ids == []
+    assert "Next scheduled cycle" not in refused
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_next_cycle_follows_the_interval_the_schedule_runs_with(operator_client, settings):
+    finished = timezone.now() - timezone.timedelta(seconds=30)
+    SyncRun.objects.create(mode="incremental", status="success", started_at=finished,
+                           finished_at=finished)
+    settings.SYNC_INTERVAL_SECONDS = 300  # this web process's own setting
+    assert next_cycle_due() == finished + timezone.timedelta(seconds=300)
+    schedule_interval_record(60)  # what the workers' schedule last ran with
+    assert next_cycle_due() == finished + timezone.timedelta(seconds=60)
+    settings.SYNC_INTERVAL_SECONDS = 60
+    tick()  # a worker's tick records its own interval
+    settings.SYNC_INTERVAL_SECONDS = 300
+    assert schedule_interval_seconds() == 60
+
+
+def test_the_backlog_table_lists_only_objects_with_something_waiting(marketer_client):
+    SyncState.objects.create(object_name="Account", backlog=0)
+    SyncState.objects.create(object_name="Contact", backlog=42)
+    SyncState.objects.create(object_name="Lead")
+    table = marketer_client.get(STATUS).content.decode().split('id="sync-backlog"')[1]
+    table = table.split("</table>")[0]
+    assert "<td>Contact</td><td>42</td>" in table
+    assert "<td>Account</td>" not in table and "<td>Lead</td>" not in table
