@@ -262,6 +262,7 @@ def record_unknown_accounts(run: SyncRun) -> None:
             sfdc_id: f"account {account_id} is not in the local copy (not synced or not visible "
             "to the sync user); the contact is stored without it"
             for sfdc_id, account_id in orphans
+            if sfdc_id  # always set: filtered by the query
         },
         run_id=run.pk,
     )

@@ -204,7 +204,8 @@ def backlog_history(limit: int = 30) -> dict[str, list[tuple[int, int]]]:
         .values_list("object_name", "pk", "backlog")[: limit * len(OBJECT_ORDER)]
     )
     for object_name, pk, backlog in reversed(runs):
-        series.setdefault(object_name, []).append((pk, backlog))
+        if backlog is not None:  # always set: filtered by the query
+            series.setdefault(object_name, []).append((pk, backlog))
     return series
 
 
@@ -220,7 +221,7 @@ def backlog_estimates() -> list[dict]:
             .first()
         )
         rate = None
-        if last:
+        if last and last.finished_at:
             seconds = max((last.finished_at - last.started_at).total_seconds(), 0.001)
             rate = last.fetched / seconds
         catch_up = (
