@@ -7,8 +7,7 @@ follows from the Marketers group's permissions; any other view must say so in `C
 test fails. A superuser never meets a server error. Ids in the URLs are those of real records.
 """
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import django_rq
@@ -16,9 +15,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rq import Queue
 from rq.job import JobStatus
@@ -26,51 +23,9 @@ from rq.job import JobStatus
 from accounts.models import Account, Contact, Opportunity, PersonConversion, SalesforceUser
 from activities.models import Activity
 from marketo_sync.sync.models import SyncError, SyncRun
+from tests.helpers.routes import ROUTES, TOKEN_API, concrete
 
 pytestmark = [pytest.mark.django_db, pytest.mark.security]
-
-# Reachable without a staff login, on purpose.
-PUBLIC = {"admin/login/", "admin/logout/", "healthz/"}
-
-PLACEHOLDERS = {
-    "queue_index": "0",
-    "connection_index": "0",
-    "scheduler_index": "0",
-    "result_id": "result",
-    "scheduler_name": "scheduler",
-    "cron_job_name": "cron",
-    "token": "notTheToken",
-    "url": "does-not-exist/",
-}
-ID_PARAMETERS = ("object_id", "pk", "id")
-# django-rq's statistics API answers 401 (a bearer token) instead of the login redirect.
-TOKEN_API = {
-    "admin/django_rq/dashboard/^stats.json/?$",
-    "admin/django_rq/dashboard/^stats.json/(?P<token>[\\w]+)?/?$",
-}
-
-
-def walk(patterns: list, prefix: str = "") -> Iterator[str]:
-    for pattern in patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            yield from walk(pattern.url_patterns, route)
-        elif isinstance(pattern, URLPattern):
-            yield route
-
-
-def expand(route: str) -> list[str]:
-    """The admin's app index route (`(?P<app_label>auth|accounts|...)`) once per app."""
-    match = re.search(r"\(\?P<app_label>([\w|]+)\)", route)
-    if match is None:
-        return [route]
-    return [route.replace(match.group(0), label) for label in match.group(1).split("|")]
-
-
-ROUTES = sorted(
-    {expanded for route in walk(get_resolver().url_patterns) for expanded in expand(route)}
-    - PUBLIC
-)
 
 
 @dataclass(frozen=True)
@@ -79,7 +34,6 @@ class Expect:
 
     get: int
     post: int | None = None
-    ids: type[Model] | None = None  # whose primary key fills the route's id parameter
 
 
 # Views other than a ModelAdmin's standard pages: what the marketer gets, written down.
@@ -89,7 +43,7 @@ CUSTOM = {
     "admin/password_change/done/": Expect(200),
     "admin/autocomplete/": Expect(403),
     "admin/jsi18n/": Expect(200),
-    "admin/r/<path:content_type_id>/<path:object_id>/": Expect(404, ids=Account),
+    "admin/r/<path:content_type_id>/<path:object_id>/": Expect(404),
     "admin/auth/user/<id>/password/": Expect(403, 403),
     "admin/^accounts/$": Expect(200),
     "admin/^activities/$": Expect(200),
@@ -99,7 +53,7 @@ CUSTOM = {
     "admin/accounts/account/add/": Expect(302, 302),  # redirected with "Convert Person is..."
     "admin/accounts/account/local-edits/": Expect(200),
     "admin/accounts/contact/<int:pk>/convert/": Expect(403, 403),
-    "admin/accounts/contact/conversions/<int:pk>/retry/": Expect(405, 403, ids=PersonConversion),
+    "admin/accounts/contact/conversions/<int:pk>/retry/": Expect(405, 403),
     "admin/sync/syncrun/status/": Expect(200),
     "admin/sync/syncrun/status/sync-now/": Expect(405, 403),
     "admin/sync/syncrun/status/pause/": Expect(405, 403),
@@ -197,28 +151,6 @@ def queue_values(clean_redis) -> dict[str, str]:
     worker = django_rq.get_worker("default", name="security-test-worker")
     worker.register_birth()
     return {"job_id": job.id, "key": worker.key}
-
-
-def concrete(route: str, records: dict[type[Model], Model], values: dict[str, str]) -> str:
-    """A requestable path for a route: ids of real records, every other parameter filled in."""
-    expect = CUSTOM.get(route)
-    owner = (expect and expect.ids) or ids_owner(route)
-    values = {**PLACEHOLDERS, **values}
-    if owner in records:
-        values.update(dict.fromkeys(ID_PARAMETERS, str(records[owner].pk)))
-        values["content_type_id"] = str(ContentType.objects.get_for_model(owner).pk)
-    path = re.sub(r"\(\?P<(\w+)>[^)]*\)\??", lambda m: values.get(m.group(1), "1"), route)
-    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values.get(m.group(1), "1"), path)
-    path = path.replace("^", "").replace("$", "").replace("/?", "/").replace("\\", "")
-    return "/" + path
-
-
-def ids_owner(route: str) -> type[Model] | None:
-    """The model whose admin the route lives under: an id in it is that model's."""
-    for model in admin.site._registry:
-        if route.startswith(f"admin/{model._meta.app_label}/{model._meta.model_name}/"):
-            return model
-    return None
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from marketo_sync.sync.models import SyncError, SyncRun, SyncState
 from marketo_sync.sync.sync_errors import sync_errors_record, sync_errors_resolve
 from tests.fixtures.sandbox import sandbox_login
 from tests.fixtures.sync import cycle
-from tests.sandbox.test_server import convert
+from tests.helpers.soap import soap_convert_lead
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,7 +123,8 @@ def test_a_contact_synced_before_its_lead_conversion_is_absorbed_by_the_lead_per
     Activity.objects.create(contact=lead, activity_type="change_data_value", source="sfdc_sync",
                             created_at="2026-01-01T00:00:00Z")
     people = Contact.objects.count()
-    assert "<success>true</success>" in convert(sandbox_login(sandbox), lead.sfdc_lead_id).text
+    converted = soap_convert_lead(sandbox_login(sandbox), lead.sfdc_lead_id)
+    assert "<success>true</success>" in converted.text
     contact_id = sandbox.control.get("Lead", lead.sfdc_lead_id)["ConvertedContactId"]
     cycle(objects=["Account", "Contact"])  # the new contact arrives before the lead's change
     early = Contact.objects.get(sfdc_id=contact_id)
