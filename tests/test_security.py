@@ -23,6 +23,7 @@ from rq.job import JobStatus
 from accounts.models import Account, Contact, Opportunity, PersonConversion, SalesforceUser
 from activities.models import Activity
 from marketo_sync.sync.models import SyncError, SyncRun
+from tests.factories import AccountFactory, LeadFactory, SalesforceUserFactory
 from tests.helpers.routes import ROUTES, TOKEN_API, concrete
 
 pytestmark = [pytest.mark.django_db, pytest.mark.security]
@@ -108,11 +109,9 @@ def marketer_expectation(route: str, marketer) -> Expect:
 @pytest.fixture
 def records(marketer) -> dict[type[Model], Model]:
     """One real row per model a URL can name."""
-    owner = SalesforceUser.objects.create(sfdc_id="0059000000B98deAAB", name="Owner")
-    account = Account.objects.create(sfdc_id="0019000000B98deAAB", name="Blue Harbor")
-    lead = Contact.objects.create(
-        last_name="Lead", sfdc_lead_id="00Q9000000B98deEAB", company="Blue", owner=owner
-    )
+    owner = SalesforceUserFactory.create()
+    account = AccountFactory.create()
+    lead = LeadFactory.create(owner=owner)
     run = SyncRun.objects.create(mode="incremental", status="success", started_at=timezone.now())
     return {
         get_user_model(): get_user_model().objects.create_user("someone", password="pw-1-abc"),
@@ -129,7 +128,7 @@ def records(marketer) -> dict[type[Model], Model]:
         ),
         SyncRun: run,
         SyncError: SyncError.objects.create(
-            object_name="Account", sfdc_id="0019000000B98deAAB", message="bad", run=run
+            object_name="Account", sfdc_id=account.sfdc_id, message="bad", run=run
         ),
         PersonConversion: PersonConversion.objects.create(
             person=lead, idempotency_key="security-test", status="failed"
