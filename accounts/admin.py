@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -26,6 +25,7 @@ from accounts.forms import (
     PERSON_COLUMNS,
     AccountLocalEditForm,
     ContactLocalEditForm,
+    TimelineFilterForm,
     account_field_name,
 )
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
@@ -35,10 +35,12 @@ from accounts.selectors import (
     account_history_attributes,
     account_industry_choices,
     account_list_locally_edited,
+    activity_log_query,
     contact_count_for_account,
     contact_list_for_account,
     contact_sfdc_ids_by_object,
     contact_timeline,
+    conversion_list_with_records,
 )
 from accounts.services import (
     ACCOUNT_API_NAMES,
@@ -49,16 +51,21 @@ from accounts.services import (
 from activities.models import Activity
 from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin, staff_user
 from marketo_sync.fields import concrete_field
-from marketo_sync.sync.selectors import picklist_values
+from marketo_sync.forbidden import MissingPermission
+from marketo_sync.sync.selectors import (
+    picklist_values,
+    record_sync_status,
+    salesforce_field_labels,
+)
 from marketo_sync.sync.services import sync_enqueue_records
 
 CONTACT_SYSTEM_READONLY = (
     "sfdc_id", "sfdc_lead_id", "sfdc_type", "account", "owner", "company", "lead_status",
-    "sfdc_last_modified", "synced_at", "is_deleted", "locally_edited_at", "custom_fields",
+    "sfdc_last_modified", "synced_at", "is_deleted", "locally_edited_at", "salesforce_fields",
 )
 SYSTEM_READONLY = (
     "sfdc_id", "owner", "sfdc_last_modified", "synced_at", "is_deleted", "master_record_sfdc_id",
-    "custom_fields",
+    "salesforce_fields",
 )
 PAGE_SIZE = 25
 MAX_RESYNC = 2000
@@ -284,16 +291,35 @@ class AccountEditMixin(admin.ModelAdmin):
 
 
 class ChangeFormContextMixin(admin.ModelAdmin):
-    """One hook for extra change-page context, so mixins extend it instead of the views."""
+    """One hook for extra change-page context, so mixins extend it instead of the views; every
+    record page also says how its sync stands (open errors, the last re-sync's result)."""
 
     def change_form_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
         return {}
+
+    def salesforce_ids(self, obj: Any) -> dict[str, str]:
+        """The record's Salesforce ids by object name."""
+        return {self.model.__name__: obj.sfdc_id}
+
+    @admin.display(description="More Salesforce fields")
+    def salesforce_fields(self, obj: Any) -> str:
+        """Custom and other unmapped fields, one labelled row each (labels from describe)."""
+        values = obj.custom_fields or {}
+        if not values:
+            return "None."
+        known = [name for name, sfdc_id in self.salesforce_ids(obj).items() if sfdc_id]
+        labels = salesforce_field_labels(object_name=known[0] if known else self.model.__name__)
+        return values_table(
+            [(labels.get(name, name), name, values[name]) for name in sorted(values)],
+            ("Field", "API name", "Value"),
+        )
 
     def render_change_form(
         self, request: HttpRequest, context: dict[str, Any], add: bool = False,
         change: bool = False, form_url: str = "", obj: Any = None,
     ) -> HttpResponse:
         if obj is not None:
+            context["sync_status"] = record_sync_status(sfdc_ids=self.salesforce_ids(obj))
             context.update(self.change_form_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -302,8 +328,8 @@ class ChangeFormContextMixin(admin.ModelAdmin):
 class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin):
     form = AccountLocalEditForm
     list_display = (
-        "name", "industry", "type", "website", "billing_country", "owner", "locally_edited",
-        "diverging_fields", "is_deleted",
+        "name", "locally_edited", "diverging_fields", "industry", "type", "billing_country",
+        "owner", "is_deleted",
     )
     list_filter = (LocallyEditedFilter, IndustryFilter, "owner", "is_deleted", "type")
     list_select_related = ("owner",)
@@ -351,7 +377,7 @@ class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin):
     def local_edits_view(self, request: HttpRequest) -> HttpResponse:
         """The divergence view: local value vs the stored last Salesforce value, per field."""
         if not self.has_view_permission(request):
-            raise PermissionDenied
+            raise MissingPermission("accounts.view_account")
         page = Paginator(account_list_locally_edited(), PAGE_SIZE).get_page(request.GET.get("p"))
         context = {
             **self.admin_site.each_context(request),
@@ -460,6 +486,9 @@ class ContactAdmin(
     def resync_ids(self, queryset: QuerySet) -> dict[str, list[str]]:
         return contact_sfdc_ids_by_object(contacts=queryset)
 
+    def salesforce_ids(self, obj: Contact) -> dict[str, str]:
+        return {"Contact": obj.sfdc_id or "", "Lead": obj.sfdc_lead_id or ""}
+
     def get_form(
         self, request: HttpRequest, obj: Contact | None = None, change: bool = False, **kwargs: Any
     ) -> type[ModelForm]:
@@ -533,17 +562,24 @@ class ContactAdmin(
         return [{"changed": {"fields": fields}}] if fields else []
 
     def change_form_context(self, request: HttpRequest, obj: Contact) -> dict[str, Any]:
-        timeline = Paginator(contact_timeline(contact=obj), PAGE_SIZE)
+        timeline_filter = TimelineFilterForm(request.GET, form_id="timeline-filter")
+        filters = timeline_filter.filters()
+        timeline = Paginator(contact_timeline(contact=obj, **filters), PAGE_SIZE)
         return {
             "edit_warning": PERSON_WARNING,
             "timeline_page": timeline.get_page(request.GET.get("timeline_page")),
+            "timeline_filter": timeline_filter,
+            "timeline_in_activity_log": (
+                reverse("admin:activities_activity_changelist") + "?"
+                + activity_log_query(contact=obj, **filters)
+            ),
             "can_convert": self.has_convert_person_permission(request),
-            "conversions": obj.conversions.all()[:5],
+            "conversions": conversion_list_with_records(person=obj),
         }
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OpportunityAdmin(ChangeFormContextMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "stage", "close_date", "amount", "account", "owner", "is_deleted")
     list_filter = ("stage", "is_won", "is_deleted")
     list_select_related = ("account", "owner")

@@ -9,7 +9,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -31,6 +30,7 @@ from accounts.conversion import (
 from accounts.jobs import enqueue_person_conversion
 from accounts.models import Contact, PersonConversion, SalesforceUser
 from marketo_sync.admin_mixins import staff_user
+from marketo_sync.forbidden import MissingPermission
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.convert import ConvertOptions, converted_statuses
 from marketo_sync.salesforce.errors import SalesforceError
@@ -117,13 +117,13 @@ class ConvertPersonAdminMixin(admin.ModelAdmin):
 
     def convert_person_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_convert_person_permission(request):
-            raise PermissionDenied
+            raise MissingPermission("accounts.convert_person")
         person = get_object_or_404(Contact, pk=pk)
         return self.convert_person_confirmation(request, [person])
 
     def convert_person_retry_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_convert_person_permission(request):
-            raise PermissionDenied
+            raise MissingPermission("accounts.convert_person")
         conversion = get_object_or_404(PersonConversion, pk=pk)
         try:
             conversion_retry(conversion=conversion)
@@ -140,7 +140,7 @@ class ConvertPersonAdminMixin(admin.ModelAdmin):
         self, request: HttpRequest, people: list[Contact]
     ) -> HttpResponse:
         if not self.has_convert_person_permission(request):
-            raise PermissionDenied
+            raise MissingPermission("accounts.convert_person")
         try:
             statuses = converted_statuses(SalesforceClient.from_settings())
         except SalesforceError as exc:

@@ -137,6 +137,22 @@ def marketers_group_ensure() -> Group:
     return group
 
 
+MARKETING_OPERATIONS_PERMISSIONS = (("accounts", "convert_person"), ("sync", "dismiss_syncerror"))
+
+
+def marketing_operations_group_ensure() -> Group:
+    """The "Marketing operations" group: who may run Convert Person and dismiss sync errors.
+
+    Both change Salesforce or stop retrying a record, so they are granted apart from Marketers.
+    """
+    group, _ = Group.objects.get_or_create(name="Marketing operations")
+    query = Q()
+    for app_label, codename in MARKETING_OPERATIONS_PERMISSIONS:
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    group.permissions.set(Permission.objects.filter(query))
+    return group
+
+
 # The columns a Contact record writes; a converted lead's row takes them over from a contact row
 # that the Contact sync created before the conversion reached the Lead sync.
 CONTACT_DATA_COLUMNS = (

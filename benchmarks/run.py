@@ -306,6 +306,66 @@ def bench_change_data_value(sandbox: Sandbox) -> dict:
     }
 
 
+def bench_history_overhead(sandbox: Sandbox, repeats: int = 3) -> dict:
+    """What the account history rows cost, as ratios with/without them, measured alternately.
+
+    "Without" skips only the history INSERT (everything else of the change, activities included,
+    still runs), so the ratio is exactly the history's share. Two workloads: a full sync of
+    Accounts that finds every account changed, and the 5,000-contact Change Data Value change.
+    """
+    from unittest import mock
+
+    from django.db import connection
+
+    from accounts.models import Account
+    from activities.models import AccountHistory
+    from marketo_sync.sync.cycle import sync_cycle
+
+    def full_sync_changing_every_account() -> float:
+        with connection.cursor() as cursor:  # the next full read finds every account newer
+            cursor.execute(
+                "UPDATE accounts_account SET industry = 'Stale', "
+                "sfdc_last_modified = sfdc_last_modified - interval '1 day' "
+                "WHERE NOT is_deleted"
+            )
+        seconds, _ = timed(lambda: sync_cycle(full=True, objects=["Account"]))
+        return seconds
+
+    account_id = (
+        Account.objects.filter(name="Bench 5000").values_list("sfdc_id", flat=True).first()
+    )
+
+    def cdv_change(number: int) -> float:
+        sandbox.control.update(
+            "Account", account_id, {"Industry": f"Bench {number}", "Phone": f"+1 {number}"}
+        )
+        seconds, _ = timed(lambda: sync_cycle(objects=["Account"]))
+        return seconds
+
+    figures: dict[str, dict[str, list[float]]] = {
+        "full_sync": {"with": [], "without": []}, "cdv": {"with": [], "without": []},
+    }
+    for number in range(repeats):
+        for variant in ("without", "with"):
+            skipped = mock.patch.object(AccountHistory.objects, "bulk_create")
+            if variant == "without":
+                skipped.start()
+            try:
+                figures["full_sync"][variant].append(full_sync_changing_every_account())
+                figures["cdv"][variant].append(cdv_change(number * 2 + (variant == "with")))
+            finally:
+                if variant == "without":
+                    skipped.stop()
+    return {
+        name: round(min(times["with"]) / min(times["without"]), 3)
+        for name, times in figures.items()
+    } | {
+        "accounts": Account.objects.filter(is_deleted=False).count(),
+        "seconds": {name: {k: [round(v, 3) for v in vs] for k, vs in times.items()}
+                    for name, times in figures.items()},
+    }
+
+
 def peak_rss_mb(command: list[str], env: dict[str, str]) -> int:
     """Peak resident memory of a child process, from its VmHWM while it runs.
 
@@ -456,6 +516,10 @@ def main() -> None:
         figures["reconcile"] = bench_reconcile()
         figures["admin"] = bench_admin()
         figures["change_data_value"] = bench_change_data_value(sandbox)
+        history = bench_history_overhead(sandbox)
+        figures["history_overhead_full_sync"] = history.pop("full_sync")
+        figures["history_overhead_cdv"] = history.pop("cdv")
+        figures["history_overhead_runs"] = history
         figures["scaling"] = bench_scaling(
             sandbox, [int(n) for n in options.workers.split(",")]
         )
@@ -463,7 +527,9 @@ def main() -> None:
         sandbox.stop()
     figures["memory"] = bench_memory(options.memory_seeds.split(","))
     options.out.parent.mkdir(parents=True, exist_ok=True)
-    options.out.write_text(json.dumps(figures, indent=2))
+    # sections measured by other options (e.g. the scale runs) are kept
+    earlier = json.loads(options.out.read_text()) if options.out.exists() else {}
+    options.out.write_text(json.dumps({**earlier, **figures}, indent=2))
     for section, values in figures.items():
         print(f"{section}: {values}")
     runner_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024

@@ -13,9 +13,6 @@ from django.utils.functional import cached_property
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-# Below this many rows an exact count is cheap; above it, the planner's estimate is used.
-ESTIMATE_THRESHOLD = 10_000
-
 
 def staff_user(request: HttpRequest) -> User:
     """The user of an admin request: the admin site serves only logged-in staff."""
@@ -41,10 +38,6 @@ def spreadsheet_safe(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
-
-
-def estimate_threshold() -> int:
-    return getattr(settings, "ADMIN_COUNT_ESTIMATE_THRESHOLD", ESTIMATE_THRESHOLD)
 
 
 def whole_table(queryset: QuerySet) -> bool:
@@ -97,7 +90,7 @@ class EstimatedCountPaginator(Paginator):
         """(rows, whether that is the planner's estimate)."""
         if not isinstance(self.object_list, QuerySet) or not whole_table(self.object_list):
             return super().count, False
-        threshold = estimate_threshold()
+        threshold = settings.ADMIN_COUNT_ESTIMATE_THRESHOLD
         rows = bounded_count(self.object_list, threshold)
         if rows < threshold:
             return rows, False

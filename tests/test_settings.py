@@ -97,3 +97,78 @@ def test_migrations_are_complete():
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SALESFORCE_READ_TIMEOUT", "abc", "SALESFORCE_READ_TIMEOUT must be a number, got 'abc'"),
+        ("SYNC_INTERVAL_SECONDS", "abc", "SYNC_INTERVAL_SECONDS must be an integer, got 'abc'"),
+        ("SALESFORCE_LOGIN_URL", "not-a-url", "SALESFORCE_LOGIN_URL must be a URL"),
+        ("SALESFORCE_LOGIN_URL", "file:///etc/passwd", "SALESFORCE_LOGIN_URL must be a URL"),
+        ("SALESFORCE_LOGIN_URL", "http://login.example.com", "the scheme 'http'"),
+        ("SYNC_PARTITIONS", "0", "SYNC_PARTITIONS must be an integer >= 1, got 0"),
+        ("ADMIN_COUNT_ESTIMATE_THRESHOLD", "many", "ADMIN_COUNT_ESTIMATE_THRESHOLD must be"),
+    ],
+)
+def test_manage_py_names_a_bad_setting_in_one_line(variable, value, message):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**os.environ, "DEBUG": "1", variable: value},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(f"Configuration error: {variable} ")
+    assert message in result.stderr
+
+
+def test_manage_py_does_not_print_credentials_of_a_login_url():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DEBUG": "1",
+            "SALESFORCE_LOGIN_URL": "https://integration:hunter2secret@login.example.com",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "SALESFORCE_LOGIN_URL must not carry credentials" in result.stderr
+    assert "hunter2secret" not in result.stderr + result.stdout
+
+
+def example_variables() -> set[str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return {line.split("=", 1)[0] for line in lines if "=" in line and not line.startswith("#")}
+
+
+def test_env_example_lists_exactly_the_variables_read():
+    """Both ways: nothing read goes undocumented, nothing documented goes unread.
+
+    Read in the deploy configuration (some settings are read only with DEBUG off), with the
+    test environment plugin loaded, which reads TEST_REDIS_URL.
+    """
+    result = run_python(
+        "import tests.environment, django; django.setup();"
+        "from marketo_sync.env import variables_read; print(','.join(sorted(variables_read)))",
+        DEBUG="0",
+        SECRET_KEY="k" * 60,
+    )
+    assert result.returncode == 0, result.stderr
+    read = set(result.stdout.strip().split(","))
+    assert read - example_variables() == set(), "read but missing from .env.example"
+    assert example_variables() - read == set(), "in .env.example but never read"
+
+
+def test_readme_documents_every_variable():
+    readme = (ROOT / "README.md").read_text()
+    missing = {name for name in example_variables() if f"`{name}`" not in readme}
+    assert missing == set()

@@ -167,7 +167,7 @@ class ObjectSync:
         stale = state.last_describe_at is None or (
             timezone.now() - state.last_describe_at > DESCRIBE_MAX_AGE
         )
-        if stale or "picklists" not in state.describe:
+        if stale or "labels" not in state.describe:
             self.refresh_describe()
         return state.describe
 
@@ -178,6 +178,7 @@ class ObjectSync:
             "fields": [f["name"] for f in fields],
             "types": {f["name"]: f["type"] for f in fields},
             "formulas": [f["name"] for f in fields if f.get("calculated")],
+            "labels": {f["name"]: f.get("label") or f["name"] for f in fields},
             # kept for the admin's dropdowns: local edits choose among Salesforce's values
             "picklists": {
                 f["name"]: [v["value"] for v in f.get("picklistValues") or [] if v.get("active")]

@@ -120,6 +120,7 @@ class SyncError(models.Model):
 
     class Meta:
         ordering = ["-last_seen_at"]
+        permissions = [("dismiss_syncerror", "Can dismiss sync errors (stop retrying the record)")]
         constraints = [
             models.UniqueConstraint(
                 fields=["object_name", "sfdc_id"], name="one_error_row_per_record"
@@ -162,3 +163,30 @@ class SyncPartition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} [{self.first_id or 'start'}, {self.end_id or 'end'}) {self.status}"
+
+
+class RecordCheck(models.Model):
+    """The last time one record was read from Salesforce on request (Re-sync, Convert Person's
+    read-back) and what came of it, so the record's page can say whether it worked."""
+
+    class Result(models.TextChoices):
+        UPDATED = "updated", "Updated from Salesforce"
+        UNCHANGED = "unchanged", "Unchanged: the local copy was up to date"
+        FAILED = "failed", "Failed"
+        MISSING = "missing", "Not found in Salesforce"
+
+    object_name = models.CharField(max_length=40)
+    sfdc_id = models.CharField("Salesforce ID", max_length=18)
+    checked_at = models.DateTimeField()
+    result = models.CharField(max_length=16, choices=Result.choices)
+    message = models.TextField(blank=True)
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL,
+                            related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["object_name", "sfdc_id"], name="one_check_per_record")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_name} {self.sfdc_id}: {self.get_result_display()}"

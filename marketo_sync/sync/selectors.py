@@ -1,10 +1,12 @@
 """Reads of the sync's state that the admin, the schedule and the engine share."""
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+
+from django.db.models import BigIntegerField, Case, OuterRef, Q, QuerySet, Subquery, When
 
 from accounts.models import Account
 from marketo_sync.sync.mapping import MAPPINGS, SYSTEM_FIELDS
-from marketo_sync.sync.models import SyncRun, SyncState
+from marketo_sync.sync.models import RecordCheck, SyncError, SyncRun, SyncState
 
 
 def sync_is_paused() -> bool:
@@ -51,10 +53,85 @@ def accounts_skipped_by_activity_limit(*, run: SyncRun) -> QuerySet[Account]:
     )
 
 
-def picklist_values(*, object_name: str) -> dict[str, list[str]]:
-    """Active values of each picklist field, as the last describe listed them (none before the
-    first sync described the object)."""
+def described(object_name: str, part: str) -> dict:
+    """One part of the object's last describe (empty before the first sync described it)."""
     describe = (
         SyncState.objects.filter(object_name=object_name).values_list("describe", flat=True).first()
     )
-    return dict((describe or {}).get("picklists", {}))
+    return dict((describe or {}).get(part, {}))
+
+
+def picklist_values(*, object_name: str) -> dict[str, list[str]]:
+    """Active values of each picklist field, as the last describe listed them."""
+    return described(object_name, "picklists")
+
+
+def salesforce_field_labels(*, object_name: str) -> dict[str, str]:
+    """Each field's label in Salesforce, by API name."""
+    return described(object_name, "labels")
+
+
+@dataclass(frozen=True)
+class RecordSyncStatus:
+    """What a record's page says about its sync: open errors (its data may be stale) and the
+    last on-request read from Salesforce."""
+
+    open_errors: list[SyncError]
+    last_check: RecordCheck | None
+
+
+def record_sync_status(*, sfdc_ids: dict[str, str]) -> RecordSyncStatus:
+    """For one local record known to Salesforce under these ids (object name → id): a person
+    may be both a Lead and a Contact. Two queries whatever the record."""
+    known = {object_name: sfdc_id for object_name, sfdc_id in sfdc_ids.items() if sfdc_id}
+    if not known:
+        return RecordSyncStatus(open_errors=[], last_check=None)
+    matches = Q()
+    for object_name, sfdc_id in known.items():
+        matches |= Q(object_name=object_name, sfdc_id=sfdc_id)
+    return RecordSyncStatus(
+        open_errors=list(
+            SyncError.objects.filter(matches, resolved_at=None, dismissed=False)
+            .order_by("-last_seen_at")
+        ),
+        last_check=RecordCheck.objects.filter(matches).order_by("-checked_at").first(),
+    )
+
+
+# The local model that holds each Salesforce object, as the admin names its change page.
+LOCAL_RECORD_PAGES = {
+    "Account": "admin:accounts_account_change",
+    "Contact": "admin:accounts_contact_change",
+    "Lead": "admin:accounts_contact_change",
+    "Opportunity": "admin:accounts_opportunity_change",
+    "User": "admin:accounts_salesforceuser_change",
+}
+
+
+def sync_errors_with_local_records(errors: QuerySet[SyncError]) -> QuerySet[SyncError]:
+    """Each error with the local row of its record (`local_pk`), in the same query: one
+    indexed lookup per error of the page, never a query per row."""
+    local_pk = Case(
+        *(
+            When(
+                object_name=object_name,
+                then=Subquery(
+                    MAPPINGS[object_name].model.objects.filter(
+                        **{MAPPINGS[object_name].key: OuterRef("sfdc_id")}
+                    ).values("pk")[:1]
+                ),
+            )
+            for object_name in LOCAL_RECORD_PAGES
+        ),
+        default=None,
+        output_field=BigIntegerField(),
+    )
+    return errors.annotate(local_pk=local_pk)
+
+
+def local_record_admin_target(error: SyncError) -> tuple[str, int] | None:
+    """(admin URL name, pk) of the error's local record, if the local copy has it."""
+    local_pk = getattr(error, "local_pk", None)
+    if local_pk is None:
+        return None
+    return LOCAL_RECORD_PAGES[error.object_name], local_pk

@@ -16,7 +16,7 @@ from rq.job import JobStatus
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.sync.cycle import cycle_lock, cycle_lock_held, fail_dead_runs, sync_object
 from marketo_sync.sync.mapping import FORMULA_OBJECTS, MAPPINGS, OBJECT_ORDER
-from marketo_sync.sync.models import SyncRun, SyncState
+from marketo_sync.sync.models import RecordCheck, SyncError, SyncRun, SyncState
 from marketo_sync.sync.selectors import last_cycle, sync_is_paused
 
 CYCLE_JOB_ID = "marketo-sync-cycle"
@@ -115,9 +115,52 @@ def sync_records(*, object_name: str, sfdc_ids: list[str]) -> SyncRun:
     with cycle_lock() as acquired:
         if acquired:
             fail_dead_runs()
-        return sync_object(
+        run = sync_object(
             SalesforceClient.from_settings(), object_name, SyncRun.Mode.RECORDS, sfdc_ids=sfdc_ids
         )
+    record_checks_record(run=run, object_name=object_name, sfdc_ids=sfdc_ids)
+    return run
+
+
+def record_checks_record(*, run: SyncRun, object_name: str, sfdc_ids: list[str]) -> None:
+    """What a read of these records by id did to each of them, kept for the record's page.
+
+    Decided after the run from what it left behind (a few set-based queries): an open sync
+    error means it failed, a row the run wrote was updated, a row it left alone was already up
+    to date, and an id with no row was not found in Salesforce.
+    """
+    run.refresh_from_db()
+    mapping = MAPPINGS[object_name]
+    errors = dict(
+        SyncError.objects.filter(
+            object_name=object_name, sfdc_id__in=sfdc_ids, resolved_at=None, dismissed=False
+        ).values_list("sfdc_id", "message")
+    )
+    synced_at = dict(
+        mapping.model.objects.filter(**{f"{mapping.key}__in": sfdc_ids}).values_list(
+            mapping.key, "synced_at"
+        )
+    )
+    checks = []
+    for sfdc_id in dict.fromkeys(sfdc_ids):
+        if not run.succeeded:
+            result, message = RecordCheck.Result.FAILED, run.error or run.get_status_display()
+        elif sfdc_id in errors:
+            result, message = RecordCheck.Result.FAILED, errors[sfdc_id]
+        elif sfdc_id not in synced_at:
+            result, message = RecordCheck.Result.MISSING, ""
+        elif synced_at[sfdc_id] and synced_at[sfdc_id] >= run.started_at:
+            result, message = RecordCheck.Result.UPDATED, ""
+        else:
+            result, message = RecordCheck.Result.UNCHANGED, ""
+        checks.append(RecordCheck(
+            object_name=object_name, sfdc_id=sfdc_id, checked_at=run.finished_at or timezone.now(),
+            result=result, message=message, run=run,
+        ))
+    RecordCheck.objects.bulk_create(
+        checks, update_conflicts=True, unique_fields=["object_name", "sfdc_id"],
+        update_fields=["checked_at", "result", "message", "run"],
+    )
 
 
 def sync_set_paused(*, paused: bool, reason: str = "") -> None:

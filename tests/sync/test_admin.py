@@ -53,6 +53,12 @@ def test_marketers_see_the_status_without_the_buttons(marketer_client, cycles):
     assert not SyncState.objects.filter(paused=True).exists()
 
 
+def test_the_status_names_the_configured_activity_limit(marketer_client, cycles, settings):
+    settings.ACTIVITY_CONTACT_LIMIT = 12500
+    text = marketer_client.get(STATUS).content.decode()
+    assert "1 account skipped by the 12,500-contact activity rule" in text
+
+
 @pytest.mark.django_db(transaction=True)  # the job is enqueued when the transaction commits
 def test_sync_now_queues_one_cycle(operator_client):
     assert "Sync now" in operator_client.get(STATUS).content.decode()
@@ -133,3 +139,9 @@ def test_a_cycle_page_links_the_accounts_the_activity_limit_skipped(marketer_cli
         assert reverse("admin:accounts_account_change", args=[big.pk]) in text
         assert "&lt;b&gt;Big&lt;/b&gt; Co" in text
         assert reverse("admin:accounts_account_change", args=[small.pk]) not in text
+
+
+def test_the_admin_names_the_product(marketer_client):
+    text = marketer_client.get(reverse("admin:index")).content.decode()
+    assert '<a href="/admin/">marketo-sync</a>' in text
+    assert "Django administration" not in text and "Django site admin" not in text

@@ -7,7 +7,7 @@ from activities.models import Activity
 from marketo_sync.sandbox.schema import ACCOUNT_TYPES, INDUSTRIES
 from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.models import SyncError, SyncRun, SyncState
-from marketo_sync.sync.selectors import picklist_values
+from marketo_sync.sync.selectors import picklist_values, salesforce_field_labels
 from tests.fixtures.sandbox import sandbox_login
 from tests.fixtures.sync import cycle
 from tests.helpers.soap import soap_convert_lead
@@ -236,3 +236,4 @@ def test_the_describe_keeps_each_picklists_active_values_for_the_admin(sandbox):
     assert picklists["Industry"] == list(INDUSTRIES)
     assert picklists["Type"] == list(ACCOUNT_TYPES)
     assert "Name" not in picklists
+    assert salesforce_field_labels(object_name="Account")["Tier__c"] == "Tier"
