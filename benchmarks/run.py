@@ -331,9 +331,7 @@ def bench_history_overhead(sandbox: Sandbox, repeats: int = 3) -> dict:
         seconds, _ = timed(lambda: sync_cycle(full=True, objects=["Account"]))
         return seconds
 
-    account_id = (
-        Account.objects.filter(name="Bench 5000").values_list("sfdc_id", flat=True).first()
-    )
+    account_id = Account.objects.values_list("sfdc_id", flat=True).get(name="Bench 5000")
 
     def cdv_change(number: int) -> float:
         sandbox.control.update(

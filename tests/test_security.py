@@ -7,26 +7,17 @@ follows from the Marketers group's permissions; any other view must say so in `C
 test fails. A superuser never meets a server error. Ids in the URLs are those of real records.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-import django_rq
 import pytest
-from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db.models import Model
-from django.utils import timezone
-from rq import Queue
-from rq.job import JobStatus
 
-from accounts.models import Account, Contact, Opportunity, PersonConversion, SalesforceUser
+from accounts.models import Account, Contact, Opportunity
 from accounts.services import marketers_group_ensure
-from activities.models import Activity
-from marketo_sync.sync.models import SyncError, SyncRun
-from tests.factories import AccountFactory, LeadFactory, SalesforceUserFactory
-from tests.helpers.routes import ROUTES, TOKEN_API, concrete
+from marketo_sync.sync.models import SyncError
+from tests.helpers.routes import ROUTES, TOKEN_API
 
 pytestmark = [pytest.mark.django_db, pytest.mark.security]
 
@@ -107,67 +98,6 @@ def marketer_expectation(route: str, marketer) -> Expect:
         ),
         "<path:object_id>/": Expect(302, 302),  # the admin's redirect to .../change/
     }[page]
-
-
-@pytest.fixture
-def records(marketer) -> dict[type[Model], Model]:
-    """One real row per model a URL can name."""
-    owner = SalesforceUserFactory.create()
-    account = AccountFactory.create()
-    lead = LeadFactory.create(owner=owner)
-    run = SyncRun.objects.create(mode="incremental", status="success", started_at=timezone.now())
-    return {
-        get_user_model(): get_user_model().objects.create_user("someone", password="pw-1-abc"),
-        Group: Group.objects.get(name="Marketers"),
-        SalesforceUser: owner,
-        Account: account,
-        Contact: lead,
-        Opportunity: Opportunity.objects.create(
-            sfdc_id="0069000000B98deAAB", name="Deal", stage="Prospecting", account=account
-        ),
-        Activity: Activity.objects.create(
-            contact=lead, activity_type="change_data_value", attribute="Industry",
-            source="sfdc_sync", created_at=timezone.now(),
-        ),
-        SyncRun: run,
-        SyncError: SyncError.objects.create(
-            object_name="Account", sfdc_id=account.sfdc_id, message="bad", run=run
-        ),
-        PersonConversion: PersonConversion.objects.create(
-            person=lead, idempotency_key="security-test", status="failed"
-        ),
-        AccessAttempt: AccessAttempt.objects.create(
-            username="someone", ip_address="203.0.113.7", failures_since_start=3,
-            attempt_time=timezone.now(),
-        ),
-        AccessLog: AccessLog.objects.create(
-            username="someone", ip_address="203.0.113.7", attempt_time=timezone.now()
-        ),
-        AccessFailureLog: AccessFailureLog.objects.create(
-            username="someone", ip_address="203.0.113.7", attempt_time=timezone.now()
-        ),
-    }
-
-
-@pytest.fixture
-def queue_values(clean_redis) -> dict[str, str]:
-    """A failed job on the first queue and a registered worker, for the dashboard's detail pages.
-
-    Failed, so that requeue (which only takes failed jobs) has something to act on.
-    """
-    queue = Queue("default", connection=clean_redis)  # plain RQ: enqueued now, not on commit
-    job = queue.enqueue("marketo_sync.sync.jobs.tick")
-    queue.remove(job)
-    job.set_status(JobStatus.FAILED)
-    queue.failed_job_registry.add(job, exc_string="failed for the test")
-    worker = django_rq.get_worker("default", name="security-test-worker")
-    worker.register_birth()
-    return {"job_id": job.id, "key": worker.key}
-
-
-@pytest.fixture
-def path_for(records, queue_values) -> Callable[[str], str]:
-    return lambda route: concrete(route, records, queue_values)
 
 
 @pytest.fixture(autouse=True)

@@ -137,7 +137,7 @@ def record_checks_record(*, run: SyncRun, object_name: str, sfdc_ids: list[str])
         ).values_list("sfdc_id", "message")
     )
     synced_at = dict(
-        mapping.model.objects.filter(**{f"{mapping.key}__in": sfdc_ids}).values_list(
+        mapping.model._default_manager.filter(**{f"{mapping.key}__in": sfdc_ids}).values_list(
             mapping.key, "synced_at"
         )
     )
