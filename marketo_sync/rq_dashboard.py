@@ -33,6 +33,9 @@ UNSERVED_VIEWS = {
     "django_rq_dashboard_change", "django_rq_dashboard_delete", "django_rq_dashboard_history",
     "django_rq_scheduler_jobs", None,
 }
+# Views django-rq leaves outside the admin's login (they take an API token of their own): here
+# they need the admin login like the rest.
+TOKEN_VIEWS = {"django_rq_home_json", "django_rq_metrics"}
 
 
 def require_dashboard_permission(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -71,7 +74,10 @@ class PermissionCheckedQueueAdmin(QueueAdmin):
         return [
             URLPattern(
                 pattern.pattern,
-                csp_update(DASHBOARD_POLICY)(require_dashboard_permission(pattern.callback)),
+                csp_update(DASHBOARD_POLICY)(require_dashboard_permission(
+                    self.admin_site.admin_view(pattern.callback)
+                    if pattern.name in TOKEN_VIEWS else pattern.callback
+                )),
                 pattern.default_args,
                 pattern.name,
             )

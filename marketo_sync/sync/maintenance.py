@@ -4,13 +4,14 @@ Reconcile compares `(Id, SystemModstamp, IsDeleted)` of every Salesforce record 
 copy in the database (a temp table, never Python sets) and pulls or marks only what differs —
 including records purged from the recycle bin, which no incremental query ever returns.
 Formula fields change without moving SystemModstamp, so they are re-read on their own schedule.
+Both run under the cycle lock and their writes are fenced by its generation (see `fence`).
 """
 
 import logging
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -21,6 +22,7 @@ from activities.services import account_changes_log
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.sync.cycle import cycle_lock, fail_dead_runs
 from marketo_sync.sync.engine import ObjectSync, mark_absent_as_deleted
+from marketo_sync.sync.fence import fenced
 from marketo_sync.sync.mapping import FORMULA_OBJECTS, MAPPINGS, OBJECT_ORDER
 from marketo_sync.sync.models import SyncRun, SyncState
 from marketo_sync.sync.runs import run_recorded, run_start
@@ -36,8 +38,8 @@ MaintenanceWork = Callable[[SalesforceClient, str, SyncRun], None]
 def run_guarded(work: MaintenanceWork, mode: str) -> list[SyncRun] | None:
     """Run `work(client, object_name, run)` per object under the cycle lock; None when a cycle
     holds it, [] while the sync is paused. The first run that does not succeed ends the job."""
-    with cycle_lock() as acquired:
-        if not acquired:
+    with cycle_lock() as lock:
+        if lock is None:
             return None
         fail_dead_runs()
         if sync_is_paused():
@@ -46,7 +48,7 @@ def run_guarded(work: MaintenanceWork, mode: str) -> list[SyncRun] | None:
         client = SalesforceClient.from_settings()
         runs = []
         for object_name in OBJECT_ORDER if mode == SyncRun.Mode.RECONCILE else FORMULA_OBJECTS:
-            run = run_start(object_name=object_name, mode=mode)
+            run = run_start(object_name=object_name, mode=mode, generation=lock.generation)
             with run_recorded(run) as recording:
                 work(recording.charge(client), object_name, run)
             runs.append(run)
@@ -104,12 +106,12 @@ def reconcile_object(client: SalesforceClient, object_name: str, run: SyncRun) -
     for start in range(0, len(to_pull), PULL_CHUNK):
         for page in sync.records_by_id(to_pull[start : start + PULL_CHUNK]):
             sync.apply_page(page["records"])
-    with transaction.atomic():
+    with fenced(run.generation):
         gone = mark_absent_as_deleted(mapping, present_table=REMOTE_TABLE, since=run.started_at)
-    SyncRun.objects.filter(pk=run.pk).update(
-        fetched=F("fetched") + fetched, deleted=F("deleted") + gone
-    )
-    SyncState.objects.filter(object_name=object_name).update(last_reconcile_at=timezone.now())
+        SyncRun.objects.filter(pk=run.pk).update(
+            fetched=F("fetched") + fetched, deleted=F("deleted") + gone
+        )
+        SyncState.objects.filter(object_name=object_name).update(last_reconcile_at=timezone.now())
 
 
 def remote_records(client: SalesforceClient, sync: ObjectSync, soql: str) -> Iterator[list]:
@@ -146,7 +148,7 @@ def refresh_formulas(client: SalesforceClient, object_name: str, run: SyncRun) -
     model = mapping.model
     for formulas, records in formula_pages(client, sync):
         by_id = {r["Id"]: r for r in records}
-        with transaction.atomic():
+        with fenced(run.generation):
             rows = list(
                 model._default_manager.select_for_update()
                 .filter(**{f"{mapping.key}__in": by_id}, is_deleted=False)
@@ -188,6 +190,7 @@ def refresh_formulas(client: SalesforceClient, object_name: str, run: SyncRun) -
                 accounts_skipped_activity_limit=F("accounts_skipped_activity_limit")
                 + logged.accounts_skipped,
             )
-    SyncState.objects.filter(object_name=object_name).update(
-        last_formula_refresh_at=timezone.now()
-    )
+    with fenced(run.generation):
+        SyncState.objects.filter(object_name=object_name).update(
+            last_formula_refresh_at=timezone.now()
+        )

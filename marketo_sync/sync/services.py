@@ -106,7 +106,9 @@ def sync_records(*, object_name: str, sfdc_ids: list[str]) -> SyncRun:
     """Pull just these records now ("Re-sync selected", Convert Person's read-back).
 
     Records fetched by id never move a watermark, and every write is row-locked and guarded by
-    SystemModstamp, so this runs beside a cycle instead of waiting for a long full sync. When no
+    SystemModstamp, so this runs beside a cycle instead of waiting for a long full sync. For the
+    same reason its writes are not fenced (its run has no cycle generation): a cycle that takes
+    the lock meanwhile does not refuse them, and none of them can undo a newer write. When no
     cycle holds the lock, it is taken anyway so that dead runs get cleaned up. The returned run
     says how it went.
     """

@@ -1,6 +1,7 @@
-"""Lead conversion over SOAP, persistence with a data dir, the state file."""
+"""Lead conversion over SOAP, persistence with a data dir, the state file, silent clients."""
 
 import json
+import socket
 
 import requests
 
@@ -58,3 +59,11 @@ def test_state_survives_a_restart_with_a_data_dir(tmp_path):
         assert record["Name"] == "Kept"
     finally:
         second.stop()
+
+
+def test_a_client_that_connects_and_sends_nothing_blocks_no_other(sandbox):
+    """A stopped process may hold a connection mid-handshake (the fencing test stops workers)."""
+    port = int(sandbox.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)):
+        response = requests.get(f"{sandbox.url}/services/data/", verify=sandbox.ca_path, timeout=5)
+    assert response.status_code == 200
