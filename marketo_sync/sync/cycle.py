@@ -125,7 +125,8 @@ def cycle_lock_held() -> bool:
     holder = django_rq.get_connection("sync").get(LOCK_KEY)
     if holder is None:
         return False
-    return holder.decode() != dead_holder_token()
+    token = holder.decode() if isinstance(holder, bytes) else holder
+    return token != dead_holder_token()
 
 
 @contextmanager
