@@ -494,6 +494,15 @@ def bench_admin() -> dict:
     return result
 
 
+def measured(name: str, benchmark, *arguments):
+    """Run one benchmark, saying which (a long run piped to a file is not silent)."""
+    print(f"== benchmark {name}: running", flush=True)
+    started = time.monotonic()
+    figures = benchmark(*arguments)
+    print(f"== benchmark {name}: done in {time.monotonic() - started:.1f} s", flush=True)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seed", default="large")
@@ -504,26 +513,29 @@ def main() -> None:
     prepare_environment()
     figures: dict = {"seed": options.seed, "date": time.strftime("%Y-%m-%d"),
                      "machine": f"{os.cpu_count()} cores"}
+    print(f"starting the sandbox org (seed {options.seed})...", flush=True)
     sandbox = Sandbox(options.seed)
     try:
-        figures["full_sync"] = bench_full_sync(sandbox)
-        figures["incremental"] = bench_incremental(sandbox)
+        figures["full_sync"] = measured("full_sync", bench_full_sync, sandbox)
+        figures["incremental"] = measured("incremental", bench_incremental, sandbox)
         figures["incremental"]["vs_marketo_200_records_per_call_full"] = round(
             1000 / max(figures["full_sync"]["api_calls_per_1000_records"], 0.001) / 200, 1
         )
-        figures["reconcile"] = bench_reconcile()
-        figures["admin"] = bench_admin()
-        figures["change_data_value"] = bench_change_data_value(sandbox)
-        history = bench_history_overhead(sandbox)
+        figures["reconcile"] = measured("reconcile", bench_reconcile)
+        figures["admin"] = measured("admin", bench_admin)
+        figures["change_data_value"] = measured(
+            "change_data_value", bench_change_data_value, sandbox
+        )
+        history = measured("history_overhead", bench_history_overhead, sandbox)
         figures["history_overhead_full_sync"] = history.pop("full_sync")
         figures["history_overhead_cdv"] = history.pop("cdv")
         figures["history_overhead_runs"] = history
-        figures["scaling"] = bench_scaling(
-            sandbox, [int(n) for n in options.workers.split(",")]
+        figures["scaling"] = measured(
+            "scaling", bench_scaling, sandbox, [int(n) for n in options.workers.split(",")]
         )
     finally:
         sandbox.stop()
-    figures["memory"] = bench_memory(options.memory_seeds.split(","))
+    figures["memory"] = measured("memory", bench_memory, options.memory_seeds.split(","))
     options.out.parent.mkdir(parents=True, exist_ok=True)
     # sections measured by other options (e.g. the scale runs) are kept
     earlier = json.loads(options.out.read_text()) if options.out.exists() else {}

@@ -1,5 +1,6 @@
 """Settings come from the environment; the deploy configuration passes `check --deploy`."""
 
+import json
 import os
 import subprocess
 import sys
@@ -39,6 +40,7 @@ def test_defaults_point_at_the_local_services():
             {"DEBUG": "1", "SYNC_INTERVAL_SECONDS": "soon"},
             "SYNC_INTERVAL_SECONDS must be an integer",
         ),
+        ({"DEBUG": "1", "LOG_FORMAT": "xml"}, "LOG_FORMAT must be plain or json"),
     ],
 )
 def test_bad_configuration_fails_at_start_with_a_clear_message(env, message):
@@ -150,3 +152,22 @@ def test_readme_documents_every_variable():
     readme = (ROOT / "README.md").read_text()
     missing = {name for name in example_variables() if f"`{name}`" not in readme}
     assert missing == set()
+
+
+def test_log_format_json_makes_every_line_one_json_object():
+    result = run_python(
+        "import django, logging; django.setup(); "
+        "logging.getLogger('marketo_sync.sync.cycle').warning("
+        "'sync success: 1 fetched', extra={'run_id': 7, 'object': 'Account'}); "
+        "logging.getLogger('rq.worker').info('Successfully completed job')",
+        DEBUG="1", LOG_FORMAT="json",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [line["message"] for line in lines] == [
+        "sync success: 1 fetched", "Successfully completed job"
+    ]
+    first, second = lines
+    assert first["level"] == "WARNING" and first["logger"] == "marketo_sync.sync.cycle"
+    assert first["run_id"] == 7 and first["object"] == "Account" and first["timestamp"]
+    assert second["run_id"] is None and second["object"] is None

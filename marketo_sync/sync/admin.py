@@ -125,7 +125,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not request.user.has_perm("sync.pause_sync"):
             raise MissingPermission("sync.pause_sync")
         paused = request.POST.get("paused") == "1"
-        sync_set_paused(paused=paused, reason=f"paused by {request.user}" if paused else "")
+        sync_set_paused(paused=paused, by=request.user.get_username())
         self.message_user(request, "Sync paused." if paused else "Sync resumed.")
         return HttpResponseRedirect(reverse("admin:sync_status"))
 

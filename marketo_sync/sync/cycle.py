@@ -222,6 +222,33 @@ def sync_cycle(
         return cycle
 
 
+def cycle_summary(cycle: SyncRun) -> str:
+    """The one line a cycle ends with: `sync_sfdc` prints it, the worker logs it."""
+    took = f" in {cycle.finished_at - cycle.started_at}" if cycle.finished_at else ""
+    return (
+        f"sync {cycle.status}: {cycle.fetched} fetched, {cycle.created} created, "
+        f"{cycle.updated} updated, {cycle.deleted} deleted, {cycle.activities_logged} "
+        f"activities, {cycle.accounts_skipped_activity_limit} accounts over the activity "
+        f"limit, {cycle.local_edits_overwritten} local edits overwritten, {cycle.errors} "
+        f"records quarantined, {cycle.api_calls} API calls{took}"
+    )
+
+
+def cycle_log_summary(cycle: SyncRun) -> None:
+    """Log the summary at WARNING when an operator should look: records quarantined, accounts
+    skipped by the activity rule, or a cycle that paused or failed."""
+    attention = (
+        cycle.status != SyncRun.Status.SUCCESS
+        or cycle.errors
+        or cycle.accounts_skipped_activity_limit
+    )
+    logger.log(
+        logging.WARNING if attention else logging.INFO,
+        cycle_summary(cycle) + (f": {cycle.error}" if cycle.error else ""),
+        extra={"run_id": cycle.pk},
+    )
+
+
 def run_failure(run: SyncRun) -> Exception:
     """An object's run that did not succeed ends its cycle the same way, with its message."""
     if run.status == SyncRun.Status.PAUSED:

@@ -1,10 +1,13 @@
 """RQ jobs: thin wrappers that take ids and call the sync services."""
 
+import logging
+
 from rq import get_current_job
 
-from marketo_sync.sync.cycle import sync_cycle
+from marketo_sync.sync.cycle import cycle_log_summary, sync_cycle
 from marketo_sync.sync.maintenance import sync_formula_refresh, sync_reconcile
 from marketo_sync.sync.partitions import help_with_partitions
+from marketo_sync.sync.selectors import sync_start_refusal
 from marketo_sync.sync.services import (
     maintenance_due,
     sync_cycle_due,
@@ -19,9 +22,16 @@ def current_job_id() -> str:
     return job.id if job else ""
 
 
+logger = logging.getLogger(__name__)
+
+
 def run_sync_cycle(full: bool = False) -> int | None:
     cycle = sync_cycle(full=full, job_id=current_job_id())
-    return cycle.pk if cycle else None
+    if cycle is None:
+        logger.info("sync cycle not started: %s", sync_start_refusal())
+        return None
+    cycle_log_summary(cycle)
+    return cycle.pk
 
 
 def run_sync_records(object_name: str, sfdc_ids: list[str]) -> int:

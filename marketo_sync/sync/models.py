@@ -33,6 +33,11 @@ class SyncState(models.Model):
     )
     paused = models.BooleanField(default=False)
     paused_reason = models.CharField(max_length=255, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_by = models.CharField(
+        max_length=150, blank=True,
+        help_text="Who paused: a user name (admin), or the operator of `sync_sfdc --pause`.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -17,7 +17,12 @@ from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.sync.cycle import cycle_lock, cycle_lock_held, fail_dead_runs, sync_object
 from marketo_sync.sync.mapping import FORMULA_OBJECTS, MAPPINGS, OBJECT_ORDER
 from marketo_sync.sync.models import RecordCheck, SyncError, SyncRun, SyncState
-from marketo_sync.sync.selectors import last_cycle, sync_is_paused
+from marketo_sync.sync.selectors import (
+    last_cycle,
+    pause_description,
+    sync_is_paused,
+    sync_pause_record,
+)
 
 CYCLE_JOB_ID = "marketo-sync-cycle"
 
@@ -165,10 +170,17 @@ def record_checks_record(*, run: SyncRun, object_name: str, sfdc_ids: list[str])
     )
 
 
-def sync_set_paused(*, paused: bool, reason: str = "") -> None:
+def sync_set_paused(*, paused: bool, by: str = "", reason: str = "") -> None:
+    """Pause or resume every object, recording when, by whom and why (the status page and
+    `sync_sfdc --status` show it). Pausing a paused sync keeps its first record."""
     for object_name in OBJECT_ORDER:
         SyncState.objects.get_or_create(object_name=object_name)
-    SyncState.objects.update(paused=paused, paused_reason=reason if paused else "")
+    if paused:
+        SyncState.objects.filter(paused=False).update(
+            paused=True, paused_at=timezone.now(), paused_by=by, paused_reason=reason
+        )
+    else:
+        SyncState.objects.update(paused=False, paused_at=None, paused_by="", paused_reason="")
 
 
 def next_cycle_due() -> datetime | None:
@@ -227,8 +239,10 @@ def sync_enqueue_maintenance(job: MaintenanceJob) -> str:
 
 def sync_status() -> dict:
     last = last_cycle()
+    pause = sync_pause_record()
     return {
-        "paused": sync_is_paused(),
+        "paused": pause is not None,
+        "pause": pause_description(pause) if pause else "",
         "running": cycle_pending(),
         "last_cycle": last,
         "next_cycle_at": next_cycle_due(),

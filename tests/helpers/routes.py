@@ -10,8 +10,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Account, PersonConversion
 
-# Reachable without a staff login, on purpose.
-PUBLIC = {"admin/login/", "admin/logout/", "healthz/"}
+# Reachable without a staff login, on purpose (`metrics` answers to its bearer token instead:
+# tests/test_metrics.py).
+PUBLIC = {"admin/login/", "admin/logout/", "healthz/", "metrics"}
 
 PLACEHOLDERS = {
     "queue_index": "0",
@@ -24,10 +25,12 @@ PLACEHOLDERS = {
     "url": "does-not-exist/",
 }
 ID_PARAMETERS = ("object_id", "pk", "id")
-# django-rq's statistics API answers 401 (a bearer token) instead of the login redirect.
+# django-rq's statistics API (and its Prometheus view, mounted once prometheus-client is
+# installed) answers 401 (a bearer token) instead of the login redirect.
 TOKEN_API = {
     "admin/django_rq/dashboard/^stats.json/?$",
     "admin/django_rq/dashboard/^stats.json/(?P<token>[\\w]+)?/?$",
+    "admin/django_rq/dashboard/^metrics/?$",
 }
 
 

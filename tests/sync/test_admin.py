@@ -73,7 +73,10 @@ def test_sync_now_queues_one_cycle(operator_client):
 def test_pause_and_resume(operator_client):
     operator_client.post(reverse("admin:sync_pause"), {"paused": "1"})
     assert SyncState.objects.filter(paused=True).exists()
-    assert "Resume sync" in operator_client.get(STATUS).content.decode()
+    assert set(SyncState.objects.values_list("paused_by", flat=True)) == {"marketer"}
+    page = operator_client.get(STATUS).content.decode()
+    assert "Resume sync" in page
+    assert "The sync is paused since " in page and " UTC by marketer." in page
     operator_client.post(reverse("admin:sync_pause"), {"paused": "0"})
     assert not SyncState.objects.filter(paused=True).exists()
     assert "Pause sync" in operator_client.get(STATUS).content.decode()
