@@ -1,7 +1,6 @@
 """The bad day: hostile records, dropped databases, a Redis restart, races, secrets, alerts."""
 
 import logging
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from marketo_sync.salesforce import client as client_module
 from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.models import SyncError, SyncRun
 from tests.fixtures.workers import ROOT, child_environment, run_manage
+from tests.helpers.network import free_port
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -106,12 +106,6 @@ class psql:
 
     def __exit__(self, *exc):
         self.connection.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_a_page_is_committed(timeout: float = 60.0) -> None:
