@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -35,7 +35,7 @@ class LocalEditResult:
 
 
 def _local_edit_save(
-    *, row: Account | Contact, changes: Mapping[str, Any], api_names: Mapping[str, str], user: Any
+    *, row: Account | Contact, changes: Mapping[str, Any], api_names: Mapping[str, str], user: User
 ) -> list[FieldChange]:
     """Lock the row, write the values that really differ, mark it locally edited.
 
@@ -65,7 +65,7 @@ def _local_edit_save(
 
 @transaction.atomic
 def account_apply_local_edit(
-    *, account: Account, changes: Mapping[str, Any], user: AbstractBaseUser
+    *, account: Account, changes: Mapping[str, Any], user: User
 ) -> LocalEditResult:
     """Apply a marketer's edit to the one shared account row; it is never sent to Salesforce.
 
@@ -91,7 +91,7 @@ def account_apply_local_edit(
 
 @transaction.atomic
 def contact_apply_local_edit(
-    *, contact: Contact, changes: Mapping[str, Any], user: AbstractBaseUser
+    *, contact: Contact, changes: Mapping[str, Any], user: User
 ) -> LocalEditResult:
     """Apply a marketer's edit to a person's own fields and log it on the person's timeline."""
     field_changes = _local_edit_save(

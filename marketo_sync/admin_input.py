@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
@@ -37,11 +38,11 @@ def malformed_action_parameter(request: HttpRequest, model_admin: Any) -> str | 
     if request.method != "POST" or model_admin is None:
         return None
     primary_key = model_admin.model._meta.pk
-    for value in request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME):
+    for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
         try:
             primary_key.to_python(value)
         except ValidationError:
-            return admin.helpers.ACTION_CHECKBOX_NAME
+            return helpers.ACTION_CHECKBOX_NAME
     if not request.POST.get("index", "0").isdigit():
         return "index"
     return None

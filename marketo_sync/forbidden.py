@@ -28,7 +28,7 @@ def standard_page_permission(request: HttpRequest) -> str | None:
     """The permission a ModelAdmin's standard page needs, as "app_label.codename"."""
     match = request.resolver_match
     model_admin = getattr(getattr(match, "func", None), "model_admin", None)
-    if model_admin is None or not match.url_name:
+    if match is None or model_admin is None or not match.url_name:
         return None
     action = PAGE_PERMISSIONS.get(match.url_name.rsplit("_", 1)[-1])
     if action is None:

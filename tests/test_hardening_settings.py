@@ -1,6 +1,6 @@
 """Hardening settings: the proxy header is trusted only when told, sessions end when configured."""
 
-from tests.test_settings import read_setting
+from tests.helpers.settings import read_setting
 
 DEPLOY = {"DEBUG": "0", "SECRET_KEY": "k" * 60}
 

@@ -7,75 +7,19 @@ follows from the Marketers group's permissions; any other view must say so in `C
 test fails. A superuser never meets a server error. Ids in the URLs are those of real records.
 """
 
-import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import django_rq
 import pytest
-from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
-from django.urls import URLPattern, URLResolver, get_resolver
-from django.utils import timezone
-from rq import Queue
-from rq.job import JobStatus
 
-from accounts.models import Account, Contact, Opportunity, PersonConversion, SalesforceUser
+from accounts.models import Account, Contact, Opportunity
 from accounts.services import marketers_group_ensure
-from activities.models import Activity
-from marketo_sync.sync.models import SyncError, SyncRun
+from marketo_sync.sync.models import SyncError
+from tests.helpers.routes import ROUTES, TOKEN_API
 
 pytestmark = [pytest.mark.django_db, pytest.mark.security]
-
-# Reachable without a staff login, on purpose (`metrics` answers to its bearer token instead:
-# tests/test_metrics.py).
-PUBLIC = {"admin/login/", "admin/logout/", "healthz/", "metrics"}
-
-PLACEHOLDERS = {
-    "queue_index": "0",
-    "connection_index": "0",
-    "scheduler_index": "0",
-    "result_id": "result",
-    "scheduler_name": "scheduler",
-    "cron_job_name": "cron",
-    "token": "notTheToken",
-    "url": "does-not-exist/",
-}
-ID_PARAMETERS = ("object_id", "pk", "id")
-# django-rq's statistics API (and its Prometheus view, mounted once prometheus-client is
-# installed) answers 401 (a bearer token) instead of the login redirect.
-TOKEN_API = {
-    "admin/django_rq/dashboard/^stats.json/?$",
-    "admin/django_rq/dashboard/^stats.json/(?P<token>[\\w]+)?/?$",
-    "admin/django_rq/dashboard/^metrics/?$",
-}
-
-
-def walk(patterns: list, prefix: str = "") -> Iterator[str]:
-    for pattern in patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            yield from walk(pattern.url_patterns, route)
-        elif isinstance(pattern, URLPattern):
-            yield route
-
-
-def expand(route: str) -> list[str]:
-    """The admin's app index route (`(?P<app_label>auth|accounts|...)`) once per app."""
-    match = re.search(r"\(\?P<app_label>([\w|]+)\)", route)
-    if match is None:
-        return [route]
-    return [route.replace(match.group(0), label) for label in match.group(1).split("|")]
-
-
-ROUTES = sorted(
-    {expanded for route in walk(get_resolver().url_patterns) for expanded in expand(route)}
-    - PUBLIC
-)
 
 
 @dataclass(frozen=True)
@@ -84,7 +28,6 @@ class Expect:
 
     get: int
     post: int | None = None
-    ids: type[Model] | None = None  # whose primary key fills the route's id parameter
 
 
 # Views other than a ModelAdmin's standard pages: what the marketer gets, written down.
@@ -94,7 +37,7 @@ CUSTOM = {
     "admin/password_change/done/": Expect(200),
     "admin/autocomplete/": Expect(403),
     "admin/jsi18n/": Expect(200),
-    "admin/r/<path:content_type_id>/<path:object_id>/": Expect(404, ids=Account),
+    "admin/r/<path:content_type_id>/<path:object_id>/": Expect(404),
     "admin/auth/user/<id>/password/": Expect(403, 403),
     "admin/^accounts/$": Expect(200),
     "admin/^activities/$": Expect(200),
@@ -105,7 +48,7 @@ CUSTOM = {
     "admin/accounts/account/add/": Expect(302, 302),  # redirected with "Convert Person is..."
     "admin/accounts/account/local-edits/": Expect(200),
     "admin/accounts/contact/<int:pk>/convert/": Expect(403, 403),
-    "admin/accounts/contact/conversions/<int:pk>/retry/": Expect(405, 403, ids=PersonConversion),
+    "admin/accounts/contact/conversions/<int:pk>/retry/": Expect(405, 403),
     "admin/sync/syncrun/status/": Expect(200),
     "admin/sync/syncrun/status/sync-now/": Expect(405, 403),
     "admin/sync/syncrun/status/pause/": Expect(405, 403),
@@ -155,91 +98,6 @@ def marketer_expectation(route: str, marketer) -> Expect:
         ),
         "<path:object_id>/": Expect(302, 302),  # the admin's redirect to .../change/
     }[page]
-
-
-@pytest.fixture
-def records(marketer) -> dict[type[Model], Model]:
-    """One real row per model a URL can name."""
-    owner = SalesforceUser.objects.create(sfdc_id="0059000000B98deAAB", name="Owner")
-    account = Account.objects.create(sfdc_id="0019000000B98deAAB", name="Blue Harbor")
-    lead = Contact.objects.create(
-        last_name="Lead", sfdc_lead_id="00Q9000000B98deEAB", company="Blue", owner=owner
-    )
-    run = SyncRun.objects.create(mode="incremental", status="success", started_at=timezone.now())
-    return {
-        get_user_model(): get_user_model().objects.create_user("someone", password="pw-1-abc"),
-        Group: Group.objects.get(name="Marketers"),
-        SalesforceUser: owner,
-        Account: account,
-        Contact: lead,
-        Opportunity: Opportunity.objects.create(
-            sfdc_id="0069000000B98deAAB", name="Deal", stage="Prospecting", account=account
-        ),
-        Activity: Activity.objects.create(
-            contact=lead, activity_type="change_data_value", attribute="Industry",
-            source="sfdc_sync", created_at=timezone.now(),
-        ),
-        SyncRun: run,
-        SyncError: SyncError.objects.create(
-            object_name="Account", sfdc_id="0019000000B98deAAB", message="bad", run=run
-        ),
-        PersonConversion: PersonConversion.objects.create(
-            person=lead, idempotency_key="security-test", status="failed"
-        ),
-        AccessAttempt: AccessAttempt.objects.create(
-            username="someone", ip_address="203.0.113.7", failures_since_start=3,
-            attempt_time=timezone.now(),
-        ),
-        AccessLog: AccessLog.objects.create(
-            username="someone", ip_address="203.0.113.7", attempt_time=timezone.now()
-        ),
-        AccessFailureLog: AccessFailureLog.objects.create(
-            username="someone", ip_address="203.0.113.7", attempt_time=timezone.now()
-        ),
-    }
-
-
-@pytest.fixture
-def queue_values(clean_redis) -> dict[str, str]:
-    """A failed job on the first queue and a registered worker, for the dashboard's detail pages.
-
-    Failed, so that requeue (which only takes failed jobs) has something to act on.
-    """
-    queue = Queue("default", connection=clean_redis)  # plain RQ: enqueued now, not on commit
-    job = queue.enqueue("marketo_sync.sync.jobs.tick")
-    queue.remove(job)
-    job.set_status(JobStatus.FAILED)
-    queue.failed_job_registry.add(job, exc_string="failed for the test")
-    worker = django_rq.get_worker("default", name="security-test-worker")
-    worker.register_birth()
-    return {"job_id": job.id, "key": worker.key}
-
-
-def concrete(route: str, records: dict[type[Model], Model], values: dict[str, str]) -> str:
-    """A requestable path for a route: ids of real records, every other parameter filled in."""
-    expect = CUSTOM.get(route)
-    owner = (expect and expect.ids) or ids_owner(route)
-    values = {**PLACEHOLDERS, **values}
-    if owner in records:
-        values.update(dict.fromkeys(ID_PARAMETERS, str(records[owner].pk)))
-        values["content_type_id"] = str(ContentType.objects.get_for_model(owner).pk)
-    path = re.sub(r"\(\?P<(\w+)>[^)]*\)\??", lambda m: values.get(m.group(1), "1"), route)
-    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values.get(m.group(1), "1"), path)
-    path = path.replace("^", "").replace("$", "").replace("/?", "/").replace("\\", "")
-    return "/" + path
-
-
-def ids_owner(route: str) -> type[Model] | None:
-    """The model whose admin the route lives under: an id in it is that model's."""
-    for model in admin.site._registry:
-        if route.startswith(f"admin/{model._meta.app_label}/{model._meta.model_name}/"):
-            return model
-    return None
-
-
-@pytest.fixture
-def path_for(records, queue_values) -> Callable[[str], str]:
-    return lambda route: concrete(route, records, queue_values)
 
 
 @pytest.fixture(autouse=True)

@@ -84,7 +84,7 @@ class SandboxServer:
     def start(self) -> "SandboxServer":
         """Serve in a background thread (tests, benchmarks)."""
         self.bind()
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
         return self
 

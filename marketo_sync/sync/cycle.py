@@ -125,7 +125,8 @@ def cycle_lock_held() -> bool:
     holder = django_rq.get_connection("sync").get(LOCK_KEY)
     if holder is None:
         return False
-    return holder.decode() != dead_holder_token()
+    token = holder.decode() if isinstance(holder, bytes) else holder
+    return token != dead_holder_token()
 
 
 @contextmanager
@@ -326,6 +327,7 @@ def record_unknown_accounts(run: SyncRun) -> None:
                 sfdc_id: f"account {account_id} is not in the local copy (not synced or not "
                 "visible to the sync user); the contact is stored without it"
                 for sfdc_id, account_id in orphans
+                if sfdc_id  # always set: filtered by the query
             },
             run_id=run.pk,
         )

@@ -284,6 +284,7 @@ class ObjectSync:
 
     def store_highest_watermark(self) -> None:
         """End of an unordered full read (bulk, or all partitions): the highest record applied."""
+        assert self.highest is not None  # callers store it only once a record was applied
         with fenced(self.run.generation):
             self.advance_watermark(*self.highest)
             SyncRun.objects.filter(pk=self.run.pk).update(

@@ -72,24 +72,24 @@ def holder_gone(fence: CycleFence) -> bool:
     boot, in this pid namespace, and its pid is free or belongs to another process. A holder on
     another machine (or where /proc tells nothing) is presumed alive: its lock expires by TTL."""
     me = this_process()
+    pid = fence.holder_pid
     same_machine = (
-        fence.holder_pid is not None
-        and bool(me["holder_boot_id"])
+        bool(me["holder_boot_id"])
         and bool(me["holder_pid_namespace"])
         and all(
             getattr(fence, field) == me[field]
             for field in ("holder_host", "holder_boot_id", "holder_pid_namespace")
         )
     )
-    if not same_machine:
+    if pid is None or not same_machine:
         return False
     try:
-        os.kill(fence.holder_pid, 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:
         pass  # someone else's process: the pid is taken; compare start times
-    return process_started(fence.holder_pid) != fence.holder_started
+    return process_started(pid) != fence.holder_started
 
 
 def dead_holder_token() -> str | None:

@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import Account
 from accounts.salesforce_fields import parse_datetime
 from activities.models import Activity
 from activities.services import account_changes_log
@@ -149,7 +150,7 @@ def refresh_formulas(client: SalesforceClient, object_name: str, run: SyncRun) -
         by_id = {r["Id"]: r for r in records}
         with fenced(run.generation):
             rows = list(
-                model.objects.select_for_update()
+                model._default_manager.select_for_update()
                 .filter(**{f"{mapping.key}__in": by_id}, is_deleted=False)
                 .order_by(mapping.key)
             )
@@ -169,9 +170,10 @@ def refresh_formulas(client: SalesforceClient, object_name: str, run: SyncRun) -
                 for name, _, value in changes:
                     row.custom_fields[name] = value
                     if mapping.tracks_changes:
+                        assert isinstance(row, Account)  # the one object that tracks changes
                         row.sfdc_values[name] = value
                 changed_rows.append(row)
-            model.objects.bulk_update(
+            model._default_manager.bulk_update(
                 changed_rows,
                 ["custom_fields", "sfdc_values"] if mapping.tracks_changes else ["custom_fields"],
             )

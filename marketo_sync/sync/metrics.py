@@ -4,8 +4,9 @@ Nothing is counted in process memory: every web process (and a restarted one) re
 numbers, because the counters are sums over the runs the sync recorded.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
+from typing import Any
 
 import django_rq
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
@@ -42,7 +43,7 @@ QUEUES = ("sync", "default")
 
 
 def run_counters() -> Iterator[Metric]:
-    totals = {
+    totals: dict[str, Mapping[str, Any]] = {
         row["object_name"]: row
         for row in SyncRun.objects.exclude(object_name="")
         .values("object_name")
@@ -108,8 +109,8 @@ def state_gauges() -> Iterator[Metric]:
         .values_list("api_used", "api_limit")
         .first()
     )
-    if budget is not None:
-        used, limit = budget
+    used, limit = budget or (None, None)
+    if used is not None and limit is not None:  # always both: filtered by the query
         yield GaugeMetricFamily(
             f"{PREFIX}_api_daily_used", "Salesforce API calls used today (Sforce-Limit-Info).",
             value=used,

@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
 # How a partition's read ended, from the status its run would have.
-PARTITION_STATUS = {
+PARTITION_STATUS: dict[str, SyncPartition.Status] = {
     SyncRun.Status.SUCCESS: SyncPartition.Status.DONE,
     SyncRun.Status.PAUSED: SyncPartition.Status.PAUSED,
     SyncRun.Status.FAILED: SyncPartition.Status.FAILED,
@@ -121,7 +121,9 @@ def read_in_partitions(
         .first()
     )
     if highest is not None:
-        sync.highest = highest
+        modstamp, last_id = highest
+        assert modstamp is not None  # excluded by the query
+        sync.highest = (modstamp, last_id)
         sync.store_highest_watermark()
     return True
 

@@ -154,7 +154,7 @@ def sync_errors_with_local_records(errors: QuerySet[SyncError]) -> QuerySet[Sync
             When(
                 object_name=object_name,
                 then=Subquery(
-                    MAPPINGS[object_name].model.objects.filter(
+                    MAPPINGS[object_name].model._default_manager.filter(
                         **{MAPPINGS[object_name].key: OuterRef("sfdc_id")}
                     ).values("pk")[:1]
                 ),

@@ -144,7 +144,7 @@ def record_checks_record(*, run: SyncRun, object_name: str, sfdc_ids: list[str])
         ).values_list("sfdc_id", "message")
     )
     synced_at = dict(
-        mapping.model.objects.filter(**{f"{mapping.key}__in": sfdc_ids}).values_list(
+        mapping.model._default_manager.filter(**{f"{mapping.key}__in": sfdc_ids}).values_list(
             mapping.key, "synced_at"
         )
     )
@@ -280,7 +280,8 @@ def backlog_history(limit: int = 30) -> dict[str, list[tuple[int, int]]]:
         .values_list("object_name", "pk", "backlog")[: limit * len(OBJECT_ORDER)]
     )
     for object_name, pk, backlog in reversed(runs):
-        series.setdefault(object_name, []).append((pk, backlog))
+        if backlog is not None:  # always set: filtered by the query
+            series.setdefault(object_name, []).append((pk, backlog))
     return series
 
 
@@ -297,7 +298,7 @@ def backlog_estimates() -> list[dict]:
             .first()
         )
         rate = None
-        if last:
+        if last and last.finished_at:
             seconds = max((last.finished_at - last.started_at).total_seconds(), 0.001)
             rate = last.fetched / seconds
         catch_up = (

@@ -8,12 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from tests.fixtures.browser import log_in
-from tests.test_security import (  # noqa: F401 - fixtures used by name
-    ROUTES,
-    path_for,
-    queue_values,
-    records,
-)
+from tests.helpers.routes import ROUTES
 
 pytestmark = [pytest.mark.browser, pytest.mark.security, pytest.mark.django_db(transaction=True)]
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from accounts.models import Account, Contact
-from tests.e2e.test_demo import free_port
 from tests.fixtures.browser import log_in, screenshot
 from tests.fixtures.users import create_marketer
 from tests.fixtures.workers import ROOT, child_environment
+from tests.helpers.network import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -7,32 +7,12 @@ import requests
 
 from marketo_sync.sandbox.schema import OBJECTS
 from marketo_sync.sandbox.server import SandboxServer
-
-SOAP = """<?xml version="1.0" encoding="UTF-8"?>
-<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
-  xmlns:urn="urn:partner.soap.sforce.com">
-  <soapenv:Header><urn:SessionHeader><urn:sessionId>{token}</urn:sessionId></urn:SessionHeader>
-  </soapenv:Header>
-  <soapenv:Body><urn:convertLead><urn:leadConverts>
-    <urn:leadId>{lead}</urn:leadId>
-    <urn:convertedStatus>Closed - Converted</urn:convertedStatus>
-    <urn:opportunityName>First order</urn:opportunityName>
-  </urn:leadConverts></urn:convertLead></soapenv:Body>
-</soapenv:Envelope>"""
-
-
-def convert(sf, lead_id):
-    return sf.session.post(
-        f"{sf.base_url.split('/services')[0]}/services/Soap/u/59.0",
-        data=SOAP.format(token=sf.session_id, lead=lead_id),
-        headers={"Content-Type": "text/xml", "SOAPAction": "convertLead"},
-        timeout=10,
-    )
+from tests.helpers.soap import soap_convert_lead
 
 
 def test_convert_lead_creates_account_contact_opportunity(sf):
     lead = sf.query("SELECT Id, Company FROM Lead WHERE IsConverted = false LIMIT 1")["records"][0]
-    response = convert(sf, lead["Id"])
+    response = soap_convert_lead(sf, lead["Id"])
     assert response.status_code == 200
     assert "<success>true</success>" in response.text
     converted = sf.Lead.get(lead["Id"])
@@ -43,13 +23,13 @@ def test_convert_lead_creates_account_contact_opportunity(sf):
     contact = sf.Contact.get(converted["ConvertedContactId"])
     assert contact["AccountId"] == account["Id"]
     assert sf.Opportunity.get(converted["ConvertedOpportunityId"])["Name"] == "First order"
-    again = convert(sf, lead["Id"])
+    again = soap_convert_lead(sf, lead["Id"])
     assert "<success>false</success>" in again.text and "INVALID_STATUS" in again.text
 
 
 def test_convert_lead_with_a_bad_session_is_a_soap_fault(sf):
     sf.session_id = "expired"
-    response = convert(sf, "00Q5g0000000001AAA")
+    response = soap_convert_lead(sf, "00Q5g0000000001AAA")
     assert response.status_code == 500
     assert "INVALID_SESSION_ID" in response.text
 

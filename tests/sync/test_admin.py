@@ -2,6 +2,7 @@
 
 import csv
 import io
+from datetime import timedelta
 
 import django_rq
 import pytest
@@ -30,14 +31,14 @@ STATUS = reverse("admin:sync_status")
 def cycles():
     now = timezone.now()
     SyncRun.objects.create(
-        mode="incremental", status="success", started_at=now - timezone.timedelta(minutes=10),
-        finished_at=now - timezone.timedelta(minutes=9), fetched=120, api_calls=7,
+        mode="incremental", status="success", started_at=now - timedelta(minutes=10),
+        finished_at=now - timedelta(minutes=9), fetched=120, api_calls=7,
         local_edits_overwritten=2, accounts_skipped_activity_limit=1, api_used=4200,
         api_limit=15000,
     )
     SyncRun.objects.create(
-        mode="incremental", status="failed", started_at=now - timezone.timedelta(minutes=5),
-        finished_at=now - timezone.timedelta(minutes=4), fetched=30, api_calls=3, errors=1,
+        mode="incremental", status="failed", started_at=now - timedelta(minutes=5),
+        finished_at=now - timedelta(minutes=4), fetched=30, api_calls=3, errors=1,
         error="<script>alert(1)</script>", api_used=4300, api_limit=15000,
     )
     SyncError.objects.create(object_name="Account", sfdc_id="0019000000B98deAAB", message="bad")
@@ -127,12 +128,12 @@ def test_the_error_export_keeps_salesforce_text_out_of_spreadsheet_formulas(mark
 def test_a_cycle_page_links_the_accounts_the_activity_limit_skipped(marketer_client):
     now = timezone.now()
     cycle = SyncRun.objects.create(
-        mode="incremental", status="success", started_at=now - timezone.timedelta(minutes=2),
+        mode="incremental", status="success", started_at=now - timedelta(minutes=2),
         finished_at=now, accounts_skipped_activity_limit=1,
     )
     object_run = SyncRun.objects.create(
         object_name="Account", mode="incremental", status="success",
-        started_at=now - timezone.timedelta(minutes=1), finished_at=now,
+        started_at=now - timedelta(minutes=1), finished_at=now,
     )
     big = Account.objects.create(sfdc_id="0019000000B98deAAB", name="<b>Big</b> Co")
     small = Account.objects.create(sfdc_id="0019000000oC4HkAAK", name="Small")

@@ -30,7 +30,7 @@ from marketo_sync.sync.partitions import help_with_partitions
 from marketo_sync.sync.runs import run_recorded, run_start
 from marketo_sync.sync.services import sync_records
 from tests.fixtures.workers import ROOT, child_environment, run_manage
-from tests.sync.test_crashes import update_accounts
+from tests.helpers.sandbox_changes import update_accounts
 
 FENCED = "fenced: another cycle took the sync lock"
 

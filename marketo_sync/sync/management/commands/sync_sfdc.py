@@ -4,11 +4,13 @@ operator's view and switches of the sync (--status, --pause, --resume)."""
 import getpass
 import sys
 import time
+from functools import partial
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from simple_salesforce import Salesforce
 
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.errors import SalesforceError
@@ -173,10 +175,9 @@ class Command(BaseCommand):
         try:
             client = SalesforceClient.from_settings()
             for object_name in objects:
-                total = client.call(
-                    # object names come from the fixed OBJECT_ORDER choices
-                    lambda sf, name=object_name: sf.query(f"SELECT COUNT() FROM {name}")  # noqa: S608
-                )["totalSize"]
+                # object names come from the fixed OBJECT_ORDER choices
+                soql = f"SELECT COUNT() FROM {object_name}"  # noqa: S608
+                total = client.call(partial(Salesforce.query, query=soql))["totalSize"]
                 self.stdout.write(f"{object_name:<12} {total:>9,} records in Salesforce")
         except SalesforceError as exc:
             raise CommandError(str(exc)) from None
