@@ -172,13 +172,13 @@ def test_sync_now_while_paused_is_refused_and_no_next_cycle_is_shown(operator_cl
 
 @pytest.mark.django_db(transaction=True)
 def test_the_next_cycle_follows_the_interval_the_schedule_runs_with(operator_client, settings):
-    finished = timezone.now() - timezone.timedelta(seconds=30)
+    finished = timezone.now() - timedelta(seconds=30)
     SyncRun.objects.create(mode="incremental", status="success", started_at=finished,
                            finished_at=finished)
     settings.SYNC_INTERVAL_SECONDS = 300  # this web process's own setting
-    assert next_cycle_due() == finished + timezone.timedelta(seconds=300)
+    assert next_cycle_due() == finished + timedelta(seconds=300)
     schedule_interval_record(60)  # what the workers' schedule last ran with
-    assert next_cycle_due() == finished + timezone.timedelta(seconds=60)
+    assert next_cycle_due() == finished + timedelta(seconds=60)
     settings.SYNC_INTERVAL_SECONDS = 60
     tick()  # a worker's tick records its own interval
     settings.SYNC_INTERVAL_SECONDS = 300
