@@ -1,5 +1,5 @@
 # README command 1: `make demo`; README command 2: `make test`.
-.PHONY: demo test bench setup lint
+.PHONY: demo test bench setup lint serve
 
 demo:
 	bash scripts/demo.sh
@@ -9,6 +9,10 @@ test:
 
 bench:
 	bash scripts/setup.sh && .venv/bin/python -m benchmarks
+
+# The deploy configuration on this machine (an extra command, not a set-up one).
+serve:
+	bash scripts/serve.sh
 
 setup:
 	bash scripts/setup.sh

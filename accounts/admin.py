@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -50,7 +49,9 @@ from accounts.services import (
     contact_apply_local_edit,
 )
 from activities.models import Activity
-from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
+from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin, staff_user
+from marketo_sync.fields import concrete_field
+from marketo_sync.forbidden import MissingPermission
 from marketo_sync.sync.selectors import (
     picklist_values,
     record_sync_status,
@@ -88,7 +89,7 @@ NO_ACCOUNT_CREATION = (
 
 
 def field_labels(model: type[Account] | type[Contact], columns: Any) -> list[str]:
-    return [str(capfirst(model._meta.get_field(column).verbose_name)) for column in columns]
+    return [str(capfirst(concrete_field(model, column).verbose_name)) for column in columns]
 
 
 def local_edit_summary(
@@ -177,7 +178,7 @@ class AccountIndustryFilter(IndustryFilter):
     lookup = "account__industry"
 
 
-class ResyncAdminMixin:
+class ResyncAdminMixin(admin.ModelAdmin):
     """"Re-sync selected": pull just those records from Salesforce now (needs sync.run_sync)."""
 
     def has_resync_permission(self, request: HttpRequest) -> bool:
@@ -226,11 +227,11 @@ class AccountEditMixin(admin.ModelAdmin):
         self, request: HttpRequest, account: Account, changes: dict[str, Any]
     ) -> list[str]:
         """Apply the edit; returns the labels of the account fields it changed."""
-        edit = account_apply_local_edit(account=account, changes=changes, user=request.user)
+        edit = account_apply_local_edit(account=account, changes=changes, user=staff_user(request))
         columns = {ACCOUNT_API_NAMES[c]: c for c in changes}
         return field_labels(Account, [columns[api_name] for api_name in edit.fields])
 
-    def message_user(self, request: HttpRequest, message: Any, level: int = messages.INFO,
+    def message_user(self, request: HttpRequest, message: Any, level: int | str = messages.INFO,
                      *args: Any, **kwargs: Any) -> None:
         summary = getattr(request, SAVE_SUMMARY, None)
         if summary is not None and level == messages.SUCCESS:
@@ -289,7 +290,7 @@ class AccountEditMixin(admin.ModelAdmin):
         return TemplateResponse(request, SHARED_EDIT_TEMPLATE, context)
 
 
-class ChangeFormContextMixin:
+class ChangeFormContextMixin(admin.ModelAdmin):
     """One hook for extra change-page context, so mixins extend it instead of the views; every
     record page also says how its sync stands (open errors, the last re-sync's result)."""
 
@@ -341,7 +342,7 @@ class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin):
     fieldsets = (
         (
             "Account data (from Salesforce; editable locally)",
-            {"fields": ACCOUNT_COLUMNS, "classes": ["local-edit"]},  # warned above the form
+            {"fields": tuple(ACCOUNT_COLUMNS), "classes": ["local-edit"]},  # warned above the form
         ),
         ("Local edits", {"fields": ("locally_edited_at", "locally_edited_by", "divergence")}),
         ("Salesforce (read-only)", {"fields": SYSTEM_READONLY}),
@@ -376,7 +377,7 @@ class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin):
     def local_edits_view(self, request: HttpRequest) -> HttpResponse:
         """The divergence view: local value vs the stored last Salesforce value, per field."""
         if not self.has_view_permission(request):
-            raise PermissionDenied
+            raise MissingPermission("accounts.view_account")
         page = Paginator(account_list_locally_edited(), PAGE_SIZE).get_page(request.GET.get("p"))
         context = {
             **self.admin_site.each_context(request),
@@ -504,8 +505,8 @@ class ContactAdmin(
             ("Person (editable locally)", {"fields": PERSON_COLUMNS}),
             ("Salesforce (read-only)", {"fields": CONTACT_SYSTEM_READONLY}),
         ]
-        if obj is not None and obj.account_id:
-            shared_by = contact_count_for_account(account_id=obj.account_id)
+        if obj is not None and obj.account is not None:
+            shared_by = contact_count_for_account(account_id=obj.account.pk)
             editable = self.can_edit_account(request, obj)
             fields = [account_field_name(c) for c in ACCOUNT_COLUMNS] if editable else [
                 "account_data"
@@ -521,7 +522,7 @@ class ContactAdmin(
     def account_data(self, obj: Contact) -> str:
         account = obj.account
         rows = [
-            (capfirst(Account._meta.get_field(column).verbose_name), getattr(account, column))
+            (capfirst(concrete_field(Account, column).verbose_name), getattr(account, column))
             for column in ACCOUNT_COLUMNS
         ]
         return values_table(rows, ("Field", "Value"))
@@ -533,23 +534,24 @@ class ContactAdmin(
 
     def save_model(self, request: HttpRequest, obj: Contact, form: Any, change: bool) -> None:
         person = contact_apply_local_edit(
-            contact=obj, changes=form.person_changes(), user=request.user
+            contact=obj, changes=form.person_changes(), user=staff_user(request)
         )
         account_changes = form.account_changes()
+        account = obj.account if obj.account_id else None
         account_fields: list[str] = []
-        if account_changes and obj.account_id:
-            account_fields = self.save_account_edit(request, obj.account, account_changes)
+        if account_changes and account is not None:
+            account_fields = self.save_account_edit(request, account, account_changes)
             if account_fields:
                 # the edit belongs to the account's own History, not only to this person's
-                self.log_change(request, obj.account, [{"changed": {"fields": account_fields}}])
+                self.log_change(request, account, [{"changed": {"fields": account_fields}}])
         person_columns = {PERSON_API_NAMES[c]: c for c in form.person_changes()}
         setattr(request, SAVE_SUMMARY, local_edit_summary(
             person=obj,
             person_fields=field_labels(Contact, [person_columns[n] for n in person.fields]),
-            account=obj.account if obj.account_id else None,
+            account=account,
             account_fields=account_fields,
-            contacts=contact_count_for_account(account_id=obj.account_id)
-            if account_fields else 0,
+            contacts=contact_count_for_account(account_id=account.pk)
+            if account and account_fields else 0,
         ))
 
     def construct_change_message(

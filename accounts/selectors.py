@@ -11,6 +11,7 @@ from accounts.models import Account, Contact, Opportunity, PersonConversion
 from accounts.salesforce_fields import ACCOUNT_FIELDS, BadRecord, converter_for
 from activities.models import AccountHistory, Activity
 from activities.services import salesforce_value_text
+from marketo_sync.fields import concrete_field
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def account_divergences(*, account: Account) -> list[Divergence]:
     stored = account.sfdc_values or {}
     found = []
     for api_name, column in ACCOUNT_FIELDS.items():
-        model_field = Account._meta.get_field(column)
+        model_field = concrete_field(Account, column)
         local = getattr(account, column)
         try:
             remote = converter_for(model_field)(stored.get(api_name))

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -35,7 +35,7 @@ class LocalEditResult:
 
 
 def _local_edit_save(
-    *, row: Account | Contact, changes: Mapping[str, Any], api_names: Mapping[str, str], user: Any
+    *, row: Account | Contact, changes: Mapping[str, Any], api_names: Mapping[str, str], user: User
 ) -> list[FieldChange]:
     """Lock the row, write the values that really differ, mark it locally edited.
 
@@ -65,7 +65,7 @@ def _local_edit_save(
 
 @transaction.atomic
 def account_apply_local_edit(
-    *, account: Account, changes: Mapping[str, Any], user: AbstractBaseUser
+    *, account: Account, changes: Mapping[str, Any], user: User
 ) -> LocalEditResult:
     """Apply a marketer's edit to the one shared account row; it is never sent to Salesforce.
 
@@ -91,7 +91,7 @@ def account_apply_local_edit(
 
 @transaction.atomic
 def contact_apply_local_edit(
-    *, contact: Contact, changes: Mapping[str, Any], user: AbstractBaseUser
+    *, contact: Contact, changes: Mapping[str, Any], user: User
 ) -> LocalEditResult:
     """Apply a marketer's edit to a person's own fields and log it on the person's timeline."""
     field_changes = _local_edit_save(
@@ -134,6 +134,22 @@ def marketers_group_ensure() -> Group:
         | Q(content_type__app_label="accounts", codename__in=MARKETER_CHANGE_PERMISSIONS)
     )
     group.permissions.set(permissions)
+    return group
+
+
+MARKETING_OPERATIONS_PERMISSIONS = (("accounts", "convert_person"), ("sync", "dismiss_syncerror"))
+
+
+def marketing_operations_group_ensure() -> Group:
+    """The "Marketing operations" group: who may run Convert Person and dismiss sync errors.
+
+    Both change Salesforce or stop retrying a record, so they are granted apart from Marketers.
+    """
+    group, _ = Group.objects.get_or_create(name="Marketing operations")
+    query = Q()
+    for app_label, codename in MARKETING_OPERATIONS_PERMISSIONS:
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    group.permissions.set(Permission.objects.filter(query))
     return group
 
 

@@ -5,8 +5,10 @@ loopback, the bundled Salesforce sandbox); `.env.example` lists them all. `DEBUG
 configuration and must pass `manage.py check --deploy` without warnings.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
+import csp.constants
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
@@ -49,6 +51,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_rq",
     "health_check",
+    "axes",
+    "csp",
     "accounts",
     "activities",
     "marketo_sync.sync",
@@ -58,12 +62,16 @@ if DEV_TOOLS:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "marketo_sync.admin_input.AdminInputMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "marketo_sync.urls"
@@ -129,7 +137,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
 
 LOGIN_URL = "admin:login"
 
@@ -145,7 +154,48 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# Hardening: proxy, session lifetime, login throttling (django-axes).
+# Only a proxy that sets X-Forwarded-Proto itself may be trusted to say the request was https.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind the proxy, the client address is the last entry of this header (the one the proxy
+# wrote); without a proxy, the socket's address. No other header is ever read.
+CLIENT_ADDRESS_HEADER = env_str(
+    "CLIENT_ADDRESS_HEADER", "X-Forwarded-For", pattern=r"[A-Za-z0-9-]+", expected="a header name"
+)
+ADMIN_SESSION_SECONDS = env_int("ADMIN_SESSION_SECONDS", 28800, minimum=60)
+SESSION_COOKIE_AGE = ADMIN_SESSION_SECONDS
+LOGIN_FAILURES_PER_USER = env_int("LOGIN_FAILURES_PER_USER", 10, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 50, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "marketo_sync.login_throttle.LoginThrottleHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = LOGIN_FAILURES_PER_USER
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_CLIENT_IP_CALLABLE = "marketo_sync.login_throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "marketo_sync.login_throttle.lockout_response"
+AXES_VERBOSE = False  # no start-up banner in every command's output; failures are still logged
+# Content-Security-Policy (django-csp): every page loads scripts, styles and images only from
+# this site, with nothing inline; django-rq's dashboard is the one documented exception
+# (marketo_sync/rq_dashboard.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.constants.SELF],
+        "script-src": [csp.constants.SELF],
+        "style-src": [csp.constants.SELF],
+        "img-src": [csp.constants.SELF],
+        "object-src": [csp.constants.NONE],
+        "base-uri": [csp.constants.SELF],
+        "form-action": [csp.constants.SELF],
+        "frame-ancestors": [csp.constants.NONE],
+    }
+}
 
 ADMINS = [
     tuple(entry.split(":", 1))
@@ -214,12 +264,35 @@ SYNC_FORMULA_REFRESH_INTERVAL_SECONDS = env_int(
     "SYNC_FORMULA_REFRESH_INTERVAL_SECONDS", 3600, minimum=0
 )
 
+# Running in production (README "Running in production"): static files served by WhiteNoise
+# from `collectstatic`'s output under content-hashed, pre-compressed names (the deploy
+# configuration only: with DEBUG=1 they are served from the apps, nothing to collect);
+# `/metrics` answers only with this bearer token (unset: the endpoint does not exist).
+if not DEBUG:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# `json`: every log line one JSON object (timestamp, level, logger, message, run_id, object),
+# for log platforms that index fields; `plain` for people reading a terminal.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
+
+
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "timestamp", "levelname": "level", "name": "logger"},
+            "defaults": {"run_id": None, "object": None},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -20,12 +19,15 @@ from marketo_sync.admin_mixins import (
     ReadOnlyAdminMixin,
     spreadsheet_safe,
 )
+from marketo_sync.forbidden import MissingPermission
 from marketo_sync.sync.charts import backlog_chart_svg, runs_chart_svg
 from marketo_sync.sync.models import SyncError, SyncRun
 from marketo_sync.sync.selectors import (
     accounts_skipped_by_activity_limit,
     local_record_admin_target,
+    pause_description,
     sync_errors_with_local_records,
+    sync_pause_record,
 )
 from marketo_sync.sync.services import (
     backlog_estimates,
@@ -88,7 +90,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def status_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
-            raise PermissionDenied
+            raise MissingPermission("sync.view_syncrun")
         status = sync_status()
         cycles = list(SyncRun.objects.filter(object_name="").order_by("-started_at")[:30])
         context = {
@@ -112,7 +114,14 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def sync_now_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("sync.run_sync"):
-            raise PermissionDenied
+            raise MissingPermission("sync.run_sync")
+        pause = sync_pause_record()
+        if pause is not None:
+            self.message_user(
+                request, f"The sync is {pause_description(pause)}: resume it first.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:sync_status"))
         job_id = sync_enqueue_cycle(requested_by=request.user)
         if job_id:
             self.message_user(request, "A sync cycle was queued; refresh to follow it.")
@@ -123,9 +132,9 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def pause_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("sync.pause_sync"):
-            raise PermissionDenied
+            raise MissingPermission("sync.pause_sync")
         paused = request.POST.get("paused") == "1"
-        sync_set_paused(paused=paused, reason=f"paused by {request.user}" if paused else "")
+        sync_set_paused(paused=paused, by=request.user.get_username())
         self.message_user(request, "Sync paused." if paused else "Sync resumed.")
         return HttpResponseRedirect(reverse("admin:sync_status"))
 
@@ -155,7 +164,8 @@ class SyncErrorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
 
     def has_dismiss_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("sync.run_sync")
+        """Its own permission: giving up on a record is not the same trust as "Sync now"."""
+        return request.user.has_perm("sync.dismiss_syncerror")
 
     @admin.action(description="Dismiss (stop retrying)", permissions=["dismiss"])
     def dismiss(self, request: HttpRequest, queryset: Any) -> None:

@@ -17,7 +17,13 @@ from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.sync.cycle import cycle_lock, cycle_lock_held, fail_dead_runs, sync_object
 from marketo_sync.sync.mapping import FORMULA_OBJECTS, MAPPINGS, OBJECT_ORDER
 from marketo_sync.sync.models import RecordCheck, StreamState, SyncError, SyncRun, SyncState
-from marketo_sync.sync.selectors import last_cycle, sync_interval_seconds, sync_is_paused
+from marketo_sync.sync.selectors import (
+    last_cycle,
+    pause_description,
+    sync_interval_seconds,
+    sync_is_paused,
+    sync_pause_record,
+)
 
 CYCLE_JOB_ID = "marketo-sync-cycle"
 
@@ -106,7 +112,9 @@ def sync_records(*, object_name: str, sfdc_ids: list[str]) -> SyncRun:
     """Pull just these records now ("Re-sync selected", Convert Person's read-back).
 
     Records fetched by id never move a watermark, and every write is row-locked and guarded by
-    SystemModstamp, so this runs beside a cycle instead of waiting for a long full sync. When no
+    SystemModstamp, so this runs beside a cycle instead of waiting for a long full sync. For the
+    same reason its writes are not fenced (its run has no cycle generation): a cycle that takes
+    the lock meanwhile does not refuse them, and none of them can undo a newer write. When no
     cycle holds the lock, it is taken anyway so that dead runs get cleaned up. The returned run
     says how it went.
     """
@@ -137,7 +145,7 @@ def record_checks_record(*, run: SyncRun, object_name: str, sfdc_ids: list[str])
         ).values_list("sfdc_id", "message")
     )
     synced_at = dict(
-        mapping.model.objects.filter(**{f"{mapping.key}__in": sfdc_ids}).values_list(
+        mapping.model._default_manager.filter(**{f"{mapping.key}__in": sfdc_ids}).values_list(
             mapping.key, "synced_at"
         )
     )
@@ -163,19 +171,43 @@ def record_checks_record(*, run: SyncRun, object_name: str, sfdc_ids: list[str])
     )
 
 
-def sync_set_paused(*, paused: bool, reason: str = "") -> None:
+def sync_set_paused(*, paused: bool, by: str = "", reason: str = "") -> None:
+    """Pause or resume every object, recording when, by whom and why (the status page and
+    `sync_sfdc --status` show it). Pausing a paused sync keeps its first record."""
     for object_name in OBJECT_ORDER:
         SyncState.objects.get_or_create(object_name=object_name)
-    SyncState.objects.update(paused=paused, paused_reason=reason if paused else "")
+    if paused:
+        SyncState.objects.filter(paused=False).update(
+            paused=True, paused_at=timezone.now(), paused_by=by, paused_reason=reason
+        )
+    else:
+        SyncState.objects.update(paused=False, paused_at=None, paused_by="", paused_reason="")
 
 
-def next_cycle_due() -> datetime | None:
+# Where the schedule (a worker) leaves the interval it runs with, for the web process to show:
+# the two may be configured differently (the demo's workers run every minute).
+SCHEDULE_INTERVAL_KEY = "marketo-sync:schedule-interval-seconds"
+
+
+def schedule_interval_record(seconds: int) -> None:
+    """Kept for an hour: a schedule that stopped ticking no longer speaks for the workers."""
+    django_rq.get_connection("sync").set(SCHEDULE_INTERVAL_KEY, seconds, ex=3600)
+
+
+def schedule_interval_seconds() -> int:
+    """The interval the schedule last ran with, or this process's setting if none ticked."""
+    recorded = django_rq.get_connection("sync").get(SCHEDULE_INTERVAL_KEY)
+    return int(recorded) if recorded is not None else sync_interval_seconds()
+
+
+def next_cycle_due(interval_seconds: int | None = None) -> datetime | None:
     """When the schedule will start the next cycle: the interval in force (longer while the
     change stream is healthy) after the last one ended."""
     last = last_cycle()
     if last is None or last.finished_at is None:
         return None if last else timezone.now()
-    return last.finished_at + timedelta(seconds=sync_interval_seconds())
+    interval = schedule_interval_seconds() if interval_seconds is None else interval_seconds
+    return last.finished_at + timedelta(seconds=interval)
 
 
 def sync_cycle_due() -> bool:
@@ -189,7 +221,7 @@ def sync_cycle_due() -> bool:
     last = last_cycle()
     if last is not None and last.finished_at is None:
         return True
-    due = next_cycle_due()
+    due = next_cycle_due(sync_interval_seconds())
     return due is not None and due <= timezone.now()
 
 
@@ -226,11 +258,13 @@ def sync_enqueue_maintenance(job: MaintenanceJob) -> str:
 
 def sync_status() -> dict:
     last = last_cycle()
+    pause = sync_pause_record()
     return {
-        "paused": sync_is_paused(),
+        "paused": pause is not None,
+        "pause": pause_description(pause) if pause else "",
         "running": cycle_pending(),
         "last_cycle": last,
-        "next_cycle_at": next_cycle_due(),
+        "next_cycle_at": None if pause else next_cycle_due(),
         "recent_runs": list(SyncRun.objects.filter(~Q(object_name=""))[:20]),
         "api_used": last.api_used if last else None,
         "api_limit": last.api_limit if last else None,
@@ -249,14 +283,16 @@ def backlog_history(limit: int = 30) -> dict[str, list[tuple[int, int]]]:
         .values_list("object_name", "pk", "backlog")[: limit * len(OBJECT_ORDER)]
     )
     for object_name, pk, backlog in reversed(runs):
-        series.setdefault(object_name, []).append((pk, backlog))
+        if backlog is not None:  # always set: filtered by the query
+            series.setdefault(object_name, []).append((pk, backlog))
     return series
 
 
 def backlog_estimates() -> list[dict]:
-    """What waits per object and how long catching up takes at the last measured rate."""
+    """What waits per object (only objects with something waiting) and how long catching up
+    takes at the last measured rate."""
     estimates = []
-    for state in SyncState.objects.order_by("object_name"):
+    for state in SyncState.objects.filter(backlog__gt=0).order_by("object_name"):
         last = (
             SyncRun.objects.filter(object_name=state.object_name, status=SyncRun.Status.SUCCESS)
             .exclude(finished_at=None)
@@ -265,7 +301,7 @@ def backlog_estimates() -> list[dict]:
             .first()
         )
         rate = None
-        if last:
+        if last and last.finished_at:
             seconds = max((last.finished_at - last.started_at).total_seconds(), 0.001)
             rate = last.fetched / seconds
         catch_up = (

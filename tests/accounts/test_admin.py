@@ -3,7 +3,6 @@
 import html
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -11,10 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.admin import ACCOUNT_WARNING, PERSON_WARNING
-from accounts.forms import ACCOUNT_COLUMNS, PERSON_COLUMNS
 from accounts.models import Account, Contact
 from activities.models import AccountHistory, Activity
 from marketo_sync.sync.models import SyncState
+from tests.helpers.admin_forms import account_form, contact_form
 
 pytestmark = pytest.mark.django_db
 
@@ -33,22 +32,6 @@ def account():
          for i in range(3)]
     )
     return account
-
-
-def as_posted(values: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    """What the browser posts: the values shown, their hidden initial copies, and the edits."""
-    shown = {name: "" if value is None else value for name, value in values.items()}
-    return {**shown, **{f"initial-{name}": value for name, value in shown.items()}, **changes}
-
-
-def contact_form(contact: Contact, **changes: Any) -> dict[str, Any]:
-    values = {name: getattr(contact, name) for name in PERSON_COLUMNS}
-    values.update({f"account_{c}": getattr(contact.account, c) for c in ACCOUNT_COLUMNS})
-    return as_posted(values, **changes)
-
-
-def account_form(account: Account, **changes: Any) -> dict[str, Any]:
-    return as_posted({name: getattr(account, name) for name in ACCOUNT_COLUMNS}, **changes)
 
 
 def contact_url(contact: Contact) -> str:

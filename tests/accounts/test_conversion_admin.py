@@ -47,14 +47,14 @@ class Forms(HTMLParser):
         self.feed(html)
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
-        attrs = dict(attrs)
+        values = dict(attrs)
         if tag == "form":
-            form = {"id": attrs.get("id"), "action": attrs.get("action"), "depth": len(self.open),
-                    "inputs": []}
+            form = {"id": values.get("id"), "action": values.get("action"),
+                    "depth": len(self.open), "inputs": []}
             self.forms.append(form)
             self.open.append(form)
-        elif tag == "input" and self.open and attrs.get("type") == "hidden":
-            self.open[-1]["inputs"].append((attrs["name"], attrs.get("value", "")))
+        elif tag == "input" and self.open and values.get("type") == "hidden":
+            self.open[-1]["inputs"].append((values["name"], values.get("value", "")))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form" and self.open:

@@ -31,3 +31,7 @@ def test_benchmarks_run_on_the_tiny_org(tmp_path):
     assert figures["history_overhead_full_sync"] > 0 and figures["history_overhead_cdv"] > 0
     assert len(figures["history_overhead_runs"]["seconds"]["cdv"]["with"]) == 3
     assert figures["latency"]["completed"] == 10 == figures["latency"]["polling"]["completed"]
+    for name in ("full_sync", "incremental", "reconcile", "admin", "change_data_value",
+                 "history_overhead", "scaling", "memory"):
+        running = result.stdout.index(f"== benchmark {name}: running")
+        assert running < result.stdout.index(f"== benchmark {name}: done in ")

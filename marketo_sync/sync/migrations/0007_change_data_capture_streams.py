@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sync', '0003_record_check'),
+        ('sync', '0006_sync_state_paused_at_by'),
     ]
 
     operations = [
