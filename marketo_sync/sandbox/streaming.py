@@ -221,15 +221,16 @@ class CometdServer:
                 "advice": self.advice(),
                 "ext": {"replay": True, "payload.format": True},
             }
-        client = self.clients.get(message.get("clientId") or "")
-        if client is None:
+        known = self.clients.get(message.get("clientId") or "")
+        if known is None:
             return unknown_client(reply)
+        client = known
         reply["clientId"] = client.client_id
         if channel == "/meta/subscribe":
             return self._subscribe(client, message, reply)
         if channel == "/meta/unsubscribe":
             with self.log.condition:
-                client.cursors.pop(message.get("subscription"), None)
+                client.cursors.pop(str(message.get("subscription")), None)
             return {**reply, "subscription": message.get("subscription"), "successful": True}
         if channel == "/meta/disconnect":
             with self.log.condition:

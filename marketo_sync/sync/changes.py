@@ -10,6 +10,7 @@ incremental cycle instead, whose watermark catches everything.
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 import django_rq
 from django.db import transaction
@@ -87,7 +88,7 @@ def stream_commit_batch(*, messages: list[dict]) -> Batch:
                     sfdc_ids=list(ids),
                     committed_at=batch.committed_at.get(object_name),
                 )
-                transaction.on_commit(lambda o=object_name: changes_wake(object_name=o))
+                transaction.on_commit(partial(changes_wake, object_name=object_name))
         if batch.gaps:
             reason = "change events missed: " + ", ".join(sorted(set(batch.gaps)))
             StreamState.objects.filter(channel__in=list(batch.replay_ids)).update(
@@ -171,8 +172,10 @@ def stream_heartbeat(*, channels: list[str]) -> None:
 
 
 def stream_replay_ids(*, channels: list[str]) -> dict[str, int]:
-    return dict(
-        StreamState.objects.filter(channel__in=channels, replay_id__isnull=False).values_list(
-            "channel", "replay_id"
-        )
-    )
+    return {
+        channel: replay_id
+        for channel, replay_id in StreamState.objects.filter(
+            channel__in=channels, replay_id__isnull=False
+        ).values_list("channel", "replay_id")
+        if replay_id is not None
+    }

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from aiosfstream_ng import ReplayMarker
+from aiosfstream_ng import Client, ReplayMarker
 from aiosfstream_ng.exceptions import AiosfstreamException, ServerError
 from django.db import connections
 
@@ -109,7 +109,7 @@ class Listener:
             self.failures = 0
             await self.consume(stream, replay)
 
-    async def subscribe(self, stream: StreamingClient, channel: str, replay: dict) -> None:
+    async def subscribe(self, stream: Client, channel: str, replay: dict) -> None:
         try:
             await stream.subscribe(channel)
         except ServerError as exc:
@@ -123,7 +123,7 @@ class Listener:
             )
             await stream.subscribe(channel)
 
-    async def consume(self, stream: StreamingClient, replay: dict) -> None:
+    async def consume(self, stream: Client, replay: dict) -> None:
         """Receive, batch, commit. A pending receive is never cancelled (a message it already
         took would be lost), only awaited again after a heartbeat."""
         stop = asyncio.ensure_future(self.stopping.wait())

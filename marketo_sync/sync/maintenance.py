@@ -73,7 +73,8 @@ def sync_formula_refresh(progress: ProgressCallback = no_progress) -> list[SyncR
 
 
 def reconcile_object(
-    client: SalesforceClient, object_name: str, run: SyncRun, progress: ProgressCallback
+    client: SalesforceClient, object_name: str, run: SyncRun,
+    progress: ProgressCallback = no_progress,
 ) -> None:
     sync = ObjectSync(client, object_name, run)
     mapping = MAPPINGS[object_name]
@@ -150,7 +151,8 @@ def formula_pages(client: SalesforceClient, sync: ObjectSync) -> Iterator[tuple[
 
 
 def refresh_formulas(
-    client: SalesforceClient, object_name: str, run: SyncRun, progress: ProgressCallback
+    client: SalesforceClient, object_name: str, run: SyncRun,
+    progress: ProgressCallback = no_progress,
 ) -> None:
     """Changed formula values update the rows (modstamp untouched); on accounts they are
     account data and log Change Data Value. A formula the copy never had (newly visible to the

@@ -3,7 +3,7 @@
 import asyncio
 
 import pytest
-from aiosfstream_ng import ReplayMarker, ReplayOption
+from aiosfstream_ng import Client, ReplayMarker, ReplayOption
 from aiosfstream_ng.exceptions import AiosfstreamException, ServerError
 
 from marketo_sync.salesforce.client import SalesforceClient
@@ -22,7 +22,7 @@ def first_account(sf) -> str:
     return sf.query("SELECT Id FROM Account ORDER BY Id LIMIT 1")["records"][0]["Id"]
 
 
-async def receive(client: StreamingClient, count: int, timeout: float = 10) -> list[dict]:
+async def receive(client: Client, count: int, timeout: float = 10) -> list[dict]:
     return [await asyncio.wait_for(client.receive(), timeout) for _ in range(count)]
 
 
