@@ -52,7 +52,8 @@ from marketo_sync.sync.selectors import picklist_values
 from marketo_sync.sync.services import sync_enqueue_records
 
 CONTACT_SYSTEM_READONLY = (
-    "sfdc_id", "sfdc_lead_id", "sfdc_type", "account", "owner", "company", "lead_status",
+    "sfdc_id", "sfdc_lead_id", "sfdc_type", "account", "owner", "company", "industry",
+    "number_of_employees", "annual_revenue", "city", "state", "country", "lead_status",
     "sfdc_last_modified", "synced_at", "is_deleted", "locally_edited_at", "custom_fields",
 )
 SYSTEM_READONLY = (
