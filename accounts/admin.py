@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 
 from accounts.admin_convert import ConvertPersonAdminMixin
+from accounts.admin_filters import PEOPLE_LIST_FILTERS
 from accounts.forms import (
     ACCOUNT_COLUMNS,
     PERSON_COLUMNS,
@@ -39,6 +40,7 @@ from accounts.selectors import (
     contact_list_for_account,
     contact_sfdc_ids_by_object,
     contact_timeline,
+    person_account_lookup_allowed,
 )
 from accounts.services import (
     ACCOUNT_API_NAMES,
@@ -47,7 +49,11 @@ from accounts.services import (
     contact_apply_local_edit,
 )
 from activities.models import Activity
-from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
+from marketo_sync.admin_mixins import (
+    EstimatedCountPaginator,
+    FilterInputGuardMixin,
+    ReadOnlyAdminMixin,
+)
 from marketo_sync.sync.selectors import picklist_values
 from marketo_sync.sync.services import sync_enqueue_records
 
@@ -158,17 +164,12 @@ class IndustryFilter(admin.SimpleListFilter):
 
     title = "industry"
     parameter_name = "industry"
-    lookup = "industry"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [(industry, industry) for industry in account_industry_choices()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(**{self.lookup: self.value()}) if self.value() else queryset
-
-
-class AccountIndustryFilter(IndustryFilter):
-    lookup = "account__industry"
+        return queryset.filter(industry=self.value()) if self.value() else queryset
 
 
 class ResyncAdminMixin:
@@ -299,7 +300,9 @@ class ChangeFormContextMixin:
 
 
 @admin.register(Account)
-class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin):
+class AccountAdmin(
+    FilterInputGuardMixin, ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin
+):
     form = AccountLocalEditForm
     list_display = (
         "name", "industry", "type", "website", "billing_country", "owner", "locally_edited",
@@ -429,14 +432,18 @@ class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin):
 
 @admin.register(Contact)
 class ContactAdmin(
-    ConvertPersonAdminMixin, ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin
+    ConvertPersonAdminMixin, FilterInputGuardMixin, ChangeFormContextMixin, ResyncAdminMixin,
+    AccountEditMixin,
 ):
     form = ContactLocalEditForm
-    list_display = ("__str__", "email", "sfdc_type", "account", "owner", "is_deleted")
-    list_filter = ("sfdc_type", AccountIndustryFilter, "owner", "is_deleted")
+    list_display = (
+        "__str__", "email", "sfdc_type", "company_name", "company_industry", "owner", "is_deleted"
+    )
+    list_filter = PEOPLE_LIST_FILTERS
     list_select_related = ("account", "owner")
     search_fields = ("first_name", "last_name", "email", "account__name")
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # a count per choice over every person
     paginator = EstimatedCountPaginator
     list_per_page = 50
     actions = ("resync_selected", "convert_person")
@@ -444,6 +451,24 @@ class ContactAdmin(
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("account", "owner")
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        allowed = person_account_lookup_allowed(lookup=lookup)
+        if allowed is None:
+            return super().lookup_allowed(lookup, value, request)
+        return allowed
+
+    @admin.display(description="Company", ordering="account__name")
+    def company_name(self, obj: Contact) -> str:
+        return obj.account.name if obj.sfdc_type == Contact.SfdcType.CONTACT and obj.account else (
+            obj.company
+        )
+
+    @admin.display(description="Industry")
+    def company_industry(self, obj: Contact) -> str:
+        if obj.sfdc_type == Contact.SfdcType.CONTACT:
+            return obj.account.industry if obj.account else ""
+        return obj.industry
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # people come from Salesforce

@@ -102,14 +102,24 @@ class Contact(SalesforceRecord):
     title = models.CharField(max_length=255, blank=True)
     # A lead's company (Salesforce's Lead fields); a contact's company is its account.
     company = models.CharField(max_length=255, blank=True, help_text="Leads only.")
-    industry = models.CharField(max_length=255, blank=True, help_text="Leads only.")
+    # Empty by default in the database too, so bulk SQL inserts need not name them.
+    industry = models.CharField(
+        max_length=255, blank=True, default="", db_default="", help_text="Leads only."
+    )
     number_of_employees = models.IntegerField(null=True, blank=True, help_text="Leads only.")
     annual_revenue = models.DecimalField(
         max_digits=18, decimal_places=2, null=True, blank=True, help_text="Leads only."
     )
-    city = models.CharField(max_length=255, blank=True, help_text="Leads only.")
-    state = models.CharField("state/province", max_length=255, blank=True, help_text="Leads only.")
-    country = models.CharField(max_length=255, blank=True, help_text="Leads only.")
+    city = models.CharField(
+        max_length=255, blank=True, default="", db_default="", help_text="Leads only."
+    )
+    state = models.CharField(
+        "state/province", max_length=255, blank=True, default="", db_default="",
+        help_text="Leads only.",
+    )
+    country = models.CharField(
+        max_length=255, blank=True, default="", db_default="", help_text="Leads only."
+    )
     lead_status = models.CharField(max_length=255, blank=True)
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"

@@ -1,8 +1,13 @@
-"""Reads for the admin: divergences from what Salesforce last sent, contacts, timelines."""
+"""Reads for the admin: divergences from what Salesforce last sent, contacts, timelines, and the
+People list's filters and search."""
 
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db import models
+from django.db.models import Q, QuerySet
 
 from accounts.models import Account, Contact
 from accounts.salesforce_fields import ACCOUNT_FIELDS, BadRecord, converter_for
@@ -111,3 +116,191 @@ def contact_sfdc_ids_by_object(*, contacts: QuerySet[Contact]) -> dict[str, list
         elif lead_id:
             ids["Lead"].append(lead_id)
     return {object_name: found for object_name, found in ids.items() if found}
+
+
+# -- the People list: filterable fields, company-level filters, search -------------------------
+
+
+class InvalidFilter(ValueError):
+    """A filter value that cannot be applied (text in a number, a NUL character, an unknown
+    field or operator); the admin answers it as an invalid filter, never a server error."""
+
+
+@dataclass(frozen=True)
+class PersonField:
+    """A field a marketer filters people by.
+
+    `contact_path` is the ORM path for a contact, `lead_path` for a lead: the company fields
+    read a contact's account and a lead's own columns; a person's own fields have one path;
+    an account-only field (`lead_path` None) never matches a lead.
+    """
+
+    name: str
+    label: str
+    kind: str  # text | number | date
+    contact_path: str
+    lead_path: str | None
+
+    @property
+    def company_level(self) -> bool:
+        return self.contact_path != self.lead_path
+
+
+def _own(name: str, label: str, kind: str = "text", path: str | None = None) -> PersonField:
+    return PersonField(name, label, kind, path or name, path or name)
+
+
+PERSON_FILTER_FIELDS: dict[str, PersonField] = {
+    field.name: field
+    for field in (
+        PersonField("company", "Company", "text", "account__name", "company"),
+        PersonField("industry", "Industry", "text", "account__industry", "industry"),
+        PersonField("country", "Country", "text", "account__billing_country", "country"),
+        PersonField("state", "State/province", "text", "account__billing_state", "state"),
+        PersonField("city", "City", "text", "account__billing_city", "city"),
+        PersonField(
+            "employees", "Number of employees", "number", "account__number_of_employees",
+            "number_of_employees",
+        ),
+        PersonField("revenue", "Annual revenue", "number", "account__annual_revenue",
+                    "annual_revenue"),
+        PersonField("account_type", "Account type", "text", "account__type", None),
+        PersonField("account_owner", "Account owner", "text", "account__owner__name", None),
+        _own("first_name", "First name"),
+        _own("last_name", "Last name"),
+        _own("email", "Email"),
+        _own("title", "Title"),
+        _own("type", "Type (lead or contact)", path="sfdc_type"),
+        _own("lead_status", "Lead status"),
+        _own("owner", "Person owner", path="owner__name"),
+        _own("modified", "Modified in Salesforce", "date", "sfdc_last_modified"),
+    )
+}
+
+
+class Operator(models.TextChoices):
+    IS = "is", "is"
+    IS_NOT = "is_not", "is not"
+    CONTAINS = "contains", "contains"
+    STARTS_WITH = "starts_with", "starts with"
+    GREATER = "gt", "greater than"
+    LESS = "lt", "less than"
+    AT_LEAST = "gte", "at least"
+    AT_MOST = "lte", "at most"
+    BETWEEN = "between", "between"
+    IS_EMPTY = "is_empty", "is empty"
+
+
+OPERATORS_BY_KIND = {
+    "text": (Operator.IS, Operator.IS_NOT, Operator.CONTAINS, Operator.STARTS_WITH,
+             Operator.IS_EMPTY),
+    "number": (Operator.IS, Operator.IS_NOT, Operator.GREATER, Operator.LESS, Operator.AT_LEAST,
+               Operator.AT_MOST, Operator.BETWEEN, Operator.IS_EMPTY),
+    "date": (Operator.IS, Operator.GREATER, Operator.LESS, Operator.AT_LEAST, Operator.AT_MOST,
+             Operator.BETWEEN, Operator.IS_EMPTY),
+}
+
+
+def person_filter_value(*, kind: str, value: Any) -> Any:
+    """One filter value as its column compares it; `InvalidFilter` when it is not one."""
+    text = str(value).strip()
+    if "\x00" in text:
+        raise InvalidFilter("contains a NUL character")
+    if kind == "number":
+        try:
+            number = Decimal(text.replace(",", ""))
+        except InvalidOperation:
+            raise InvalidFilter(f"not a number: {text!r}") from None
+        if not number.is_finite() or abs(number) >= Decimal(10) ** 16:
+            raise InvalidFilter(f"number out of range: {text!r}")
+        return number
+    if kind == "date":
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise InvalidFilter(f"not a date (YYYY-MM-DD): {text!r}") from None
+    return text
+
+
+def _path_q(path: str, kind: str, operator: str, values: list[Any]) -> Q:
+    if operator == Operator.IS_EMPTY:
+        empty = Q(**{f"{path}__isnull": True})
+        return empty | Q(**{path: ""}) if kind == "text" else empty
+    compared = f"{path}__date" if kind == "date" else path
+    match operator:
+        case Operator.IS:
+            return Q(**{compared: values[0]})
+        case Operator.IS_NOT:
+            return ~Q(**{compared: values[0]}) | Q(**{f"{path}__isnull": True})
+        case Operator.CONTAINS:
+            return Q(**{f"{path}__icontains": values[0]})
+        case Operator.STARTS_WITH:
+            return Q(**{f"{path}__istartswith": values[0]})
+        case Operator.GREATER:
+            return Q(**{f"{compared}__gt": values[0]})
+        case Operator.LESS:
+            return Q(**{f"{compared}__lt": values[0]})
+        case Operator.AT_LEAST:
+            return Q(**{f"{compared}__gte": values[0]})
+        case Operator.AT_MOST:
+            return Q(**{f"{compared}__lte": values[0]})
+        case Operator.BETWEEN:
+            return Q(**{f"{compared}__range": (min(values), max(values))})
+    raise InvalidFilter(f"unknown operator {operator!r}")
+
+
+def person_rule_q(*, field: str, operator: str, values: list[Any]) -> Q:
+    """One rule over a person field: a contact through its account, a lead through its own.
+
+    `values` are as entered (one, or two for between); they are checked and converted here.
+    """
+    spec = PERSON_FILTER_FIELDS.get(field)
+    if spec is None:
+        raise InvalidFilter(f"unknown field {field!r}")
+    if operator not in OPERATORS_BY_KIND[spec.kind]:
+        raise InvalidFilter(f"{spec.label} cannot be filtered with {operator!r}")
+    needed = 0 if operator == Operator.IS_EMPTY else 2 if operator == Operator.BETWEEN else 1
+    if len(values) < needed or any(str(v).strip() == "" for v in values[:needed]):
+        raise InvalidFilter(f"{spec.label} {Operator(operator).label} needs {needed} value(s)")
+    converted = [person_filter_value(kind=spec.kind, value=v) for v in values[:needed]]
+    if not spec.company_level:
+        return _path_q(spec.contact_path, spec.kind, operator, converted)
+    as_contact = Q(sfdc_type=Contact.SfdcType.CONTACT) & _path_q(
+        spec.contact_path, spec.kind, operator, converted
+    )
+    if spec.lead_path is None:
+        return as_contact
+    return as_contact | Q(sfdc_type=Contact.SfdcType.LEAD) & _path_q(
+        spec.lead_path, spec.kind, operator, converted
+    )
+
+
+# Contact-only account lookups a People list URL may carry (`?account__billing_country=India`).
+ACCOUNT_LOOKUP_FIELDS = frozenset(
+    {*ACCOUNT_FIELDS.values(), "owner", "owner__id", "locally_edited_at", "is_deleted", "sfdc_id"}
+)
+ACCOUNT_LOOKUP_OPERATORS = frozenset(
+    {"exact", "iexact", "gt", "gte", "lt", "lte", "isnull", "in", "contains", "icontains",
+     "startswith", "istartswith", "range"}
+)
+
+
+def person_account_lookup_allowed(*, lookup: str) -> bool | None:
+    """Whether `account__…` is an account lookup marketers may use (None: not an account one)."""
+    head, _, rest = lookup.partition("__")
+    if head != "account" or not rest:
+        return None
+    path, _, last = rest.rpartition("__")
+    field = path if last in ACCOUNT_LOOKUP_OPERATORS else rest
+    return field in ACCOUNT_LOOKUP_FIELDS
+
+
+def person_company_values(*, field: str) -> list[str]:
+    """Values in use for a company-level text field, read from the accounts (a small table)."""
+    column = PERSON_FILTER_FIELDS[field].contact_path.removeprefix("account__")
+    return list(
+        Account.objects.exclude(**{column: ""})
+        .order_by(column)
+        .values_list(column, flat=True)
+        .distinct()
+    )

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
 from django.db.models import QuerySet
@@ -27,6 +28,17 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class FilterInputGuardMixin:
+    """A NUL character in a changelist's query string (which PostgreSQL cannot compare) is an
+    invalid filter: the admin's `?e=1` redirect, not a server error."""
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        if any("\x00" in key or "\x00" in value
+               for key, values in request.GET.lists() for value in values):
+            raise IncorrectLookupParameters("NUL character in the query string")
+        return super().get_changelist_instance(request)
 
 
 def spreadsheet_safe(value: Any) -> Any:
