@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -31,6 +32,7 @@ from accounts.forms import (
 )
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from accounts.selectors import (
+    InvalidFilter,
     account_divergences,
     account_history,
     account_history_attributes,
@@ -41,6 +43,7 @@ from accounts.selectors import (
     contact_sfdc_ids_by_object,
     contact_timeline,
     person_account_lookup_allowed,
+    person_search,
 )
 from accounts.services import (
     ACCOUNT_API_NAMES,
@@ -441,7 +444,11 @@ class ContactAdmin(
     )
     list_filter = PEOPLE_LIST_FILTERS
     list_select_related = ("account", "owner")
-    search_fields = ("first_name", "last_name", "email", "account__name")
+    search_fields = ("first_name", "last_name", "email", "company")  # see get_search_results
+    search_help_text = (
+        "An email (with @), first and last name (either order), or one word: the start of a "
+        "first name, last name, email or company."
+    )
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # a count per choice over every person
     paginator = EstimatedCountPaginator
@@ -451,6 +458,14 @@ class ContactAdmin(
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("account", "owner")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        try:
+            return person_search(people=queryset, term=search_term), False
+        except InvalidFilter as exc:
+            raise IncorrectLookupParameters(str(exc)) from exc
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         allowed = person_account_lookup_allowed(lookup=lookup)

@@ -6,8 +6,9 @@ is never sent back, and the next Salesforce update of the account overwrites it 
 """
 
 from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 
 from marketo_sync.models import SalesforceIdField, SalesforceRecord, sfdc_id_shape_constraint
 
@@ -72,6 +73,8 @@ class Account(SalesforceRecord):
         constraints = [sfdc_id_shape_constraint("account")]
         indexes = [
             models.Index(Lower("name"), name="account_name_lower_idx"),
+            models.Index(OpClass(Upper("name"), name="text_pattern_ops"),
+                         name="account_name_prefix_idx"),
             models.Index(fields=["industry"], name="account_industry_idx"),
         ]
 
@@ -166,6 +169,12 @@ class Contact(SalesforceRecord):
         # Every index slows every write of a sync page; these are the ones queries use.
         indexes = [
             models.Index(fields=["email"], name="contact_email_idx"),
+            # The People list's prefix search (`UPPER(col) LIKE 'ANA%'`, whatever the collation).
+            *(
+                models.Index(OpClass(Upper(column), name="text_pattern_ops"),
+                             name=f"contact_{column}_prefix_idx")
+                for column in ("first_name", "last_name", "email", "company")
+            ),
             models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
             # Only contacts waiting for their account (linked when it arrives): a tiny index.
             models.Index(
