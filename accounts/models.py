@@ -155,7 +155,10 @@ class Contact(SalesforceRecord):
         ordering = ["last_name", "first_name"]
         verbose_name = "person"
         verbose_name_plural = "people"
-        permissions = [("convert_person", "Can run Convert Person (creates records in Salesforce)")]
+        permissions = [
+            ("convert_person", "Can run Convert Person (creates records in Salesforce)"),
+            ("export_people", "Can export people and accounts as CSV"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["sfdc_id"], name="contact_sfdc_id_unique"),
             models.UniqueConstraint(fields=["sfdc_lead_id"], name="contact_sfdc_lead_id_unique"),

@@ -1,13 +1,14 @@
 """Reads for the admin: divergences from what Salesforce last sent, contacts, timelines, and the
 People list's filters and search."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, When
 
 from accounts.models import Account, Contact
 from accounts.salesforce_fields import ACCOUNT_FIELDS, BadRecord, converter_for
@@ -339,4 +340,67 @@ def person_search(*, people: QuerySet[Contact], term: str) -> QuerySet[Contact]:
         | Q(email__istartswith=word)
         | Q(company__istartswith=word, sfdc_type=Contact.SfdcType.LEAD)
         | Q(account_id__in=account_ids, sfdc_type=Contact.SfdcType.CONTACT)
+    )
+
+
+# -- CSV exports: rows straight from a server-side cursor ---------------------------------------
+
+EXPORT_CHUNK = 2000
+
+
+def _company(contact_path: str, lead_path: str) -> Case:
+    """A person's company value: the account's for a contact, the lead's own for a lead."""
+    return Case(
+        When(sfdc_type=Contact.SfdcType.CONTACT, then=F(contact_path)), default=F(lead_path)
+    )
+
+
+PERSON_EXPORT_COLUMNS: dict[str, Any] = {
+    "First name": "first_name",
+    "Last name": "last_name",
+    "Email": "email",
+    "Type": "sfdc_type",
+    "Title": "title",
+    "Phone": "phone",
+    "Company": _company("account__name", "company"),
+    "Industry": _company("account__industry", "industry"),
+    "Number of employees": _company("account__number_of_employees", "number_of_employees"),
+    "Annual revenue": _company("account__annual_revenue", "annual_revenue"),
+    "City": _company("account__billing_city", "city"),
+    "State/province": _company("account__billing_state", "state"),
+    "Country": _company("account__billing_country", "country"),
+    "Lead status": "lead_status",
+    "Owner": "owner__name",
+    "Deleted in Salesforce": "is_deleted",
+    "Salesforce contact ID": "sfdc_id",
+    "Salesforce lead ID": "sfdc_lead_id",
+    "Salesforce account ID": "account__sfdc_id",
+}
+
+ACCOUNT_EXPORT_COLUMNS = {
+    "Name": "name", "Type": "type", "Industry": "industry", "Annual revenue": "annual_revenue",
+    "Number of employees": "number_of_employees", "Billing street": "billing_street",
+    "Billing city": "billing_city", "Billing state/province": "billing_state",
+    "Billing postal code": "billing_postal_code", "Billing country": "billing_country",
+    "Website": "website", "Phone": "phone", "Owner": "owner__name",
+    "Locally edited at": "locally_edited_at", "Deleted in Salesforce": "is_deleted",
+    "Salesforce account ID": "sfdc_id",
+}
+
+
+def person_export_rows(*, people: QuerySet[Contact]) -> Iterator[tuple]:
+    """The people as CSV rows (columns `PERSON_EXPORT_COLUMNS`), read in chunks."""
+    return (
+        people.order_by("pk")
+        .values_list(*PERSON_EXPORT_COLUMNS.values())
+        .iterator(chunk_size=EXPORT_CHUNK)
+    )
+
+
+def account_export_rows(*, accounts: QuerySet[Account]) -> Iterator[tuple]:
+    """The accounts as CSV rows (columns `ACCOUNT_EXPORT_COLUMNS`), read in chunks."""
+    return (
+        accounts.order_by("pk")
+        .values_list(*ACCOUNT_EXPORT_COLUMNS.values())
+        .iterator(chunk_size=EXPORT_CHUNK)
     )

@@ -10,9 +10,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
-# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
 # Below this many rows an exact count is cheap; above it, the planner's estimate is used.
 ESTIMATE_THRESHOLD = 10_000
 
@@ -39,13 +36,6 @@ class FilterInputGuardMixin:
                for key, values in request.GET.lists() for value in values):
             raise IncorrectLookupParameters("NUL character in the query string")
         return super().get_changelist_instance(request)
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """Text from Salesforce exported to CSV: a leading quote keeps `=HYPERLINK(...)` inert."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def estimate_threshold() -> int:

@@ -1,6 +1,5 @@
 """Sync runs, record errors and the sync status page (Sync now, Pause/Resume, the chart)."""
 
-import csv
 from datetime import timedelta
 from typing import Any
 
@@ -14,11 +13,8 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 from django.views.decorators.http import require_POST
 
-from marketo_sync.admin_mixins import (
-    EstimatedCountPaginator,
-    ReadOnlyAdminMixin,
-    spreadsheet_safe,
-)
+from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
+from marketo_sync.csv_export import csv_response
 from marketo_sync.sync.charts import backlog_chart_svg, runs_chart_svg
 from marketo_sync.sync.models import SyncError, SyncRun
 from marketo_sync.sync.selectors import accounts_skipped_by_activity_limit
@@ -146,12 +142,9 @@ class SyncErrorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Export selected as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: Any) -> HttpResponse:
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="sync-errors.csv"'
-        writer = csv.writer(response)
         columns = ["object_name", "sfdc_id", "message", "attempts", "first_seen_at",
                    "last_seen_at", "next_try_at", "resolved_at", "dismissed", "run_id"]
-        writer.writerow(columns)
-        for row in queryset.values_list(*columns).iterator():
-            writer.writerow([spreadsheet_safe(value) for value in row])
-        return response
+        return csv_response(
+            filename="sync-errors.csv", header=columns,
+            rows=queryset.values_list(*columns).iterator(chunk_size=2000),
+        )
