@@ -5,6 +5,7 @@ Salesforce ids and system timestamps are read-only; every local edit goes throug
 `accounts.services`, which saves only what changed and logs it.
 """
 
+from contextlib import suppress
 from typing import Any
 
 from django.conf import settings
@@ -44,6 +45,7 @@ from accounts.selectors import (
     contact_timeline,
     person_account_lookup_allowed,
     person_search,
+    smart_list_get,
 )
 from accounts.services import (
     ACCOUNT_API_NAMES,
@@ -477,6 +479,16 @@ class ContactAdmin(
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("account", "owner")
 
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """A smart list opened here states its rules above its people."""
+        context = dict(extra_context or {})
+        if request.GET.get("smart_list"):
+            with suppress(InvalidFilter):  # the filter itself answers it with ?e=1
+                context["smart_list"] = smart_list_get(pk=request.GET["smart_list"])
+        return super().changelist_view(request, context)
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
@@ -614,3 +626,6 @@ class SalesforceUserAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "email", "is_active", "sfdc_id")
     search_fields = ("name", "email")
     show_full_result_count = False
+
+
+from accounts import admin_smart_lists  # noqa: E402, F401 - registers the smart lists' admin

@@ -12,12 +12,14 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.person_fields import PERSON_FILTER_FIELDS, Operator
 from accounts.selectors import (
-    PERSON_FILTER_FIELDS,
     InvalidFilter,
-    Operator,
     person_company_values,
     person_rule_q,
+    smart_list_choices,
+    smart_list_get,
+    smart_list_q,
 )
 from marketo_sync.sync.selectors import picklist_values
 
@@ -166,7 +168,26 @@ class LeadStatusFilter(AlwaysAppliedFilter):
         return apply_rule(queryset, "lead_status", Operator.IS, [self.value()])
 
 
+class SmartListFilter(AlwaysAppliedFilter):
+    """`?smart_list=<pk>`: the saved list's people; further filters narrow it."""
+
+    title = "smart list"
+    parameter_name = "smart_list"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
+        return smart_list_choices()
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() is None:
+            return queryset
+        try:
+            return queryset.filter(smart_list_q(smart_list=smart_list_get(pk=self.value())))
+        except InvalidFilter as exc:
+            raise IncorrectLookupParameters(str(exc)) from exc
+
+
 PEOPLE_LIST_FILTERS = (
+    SmartListFilter,
     "sfdc_type",
     company_value_filter("industry"),
     company_value_filter("country"),

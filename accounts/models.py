@@ -10,6 +10,7 @@ from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models.functions import Lower, Upper
 
+from accounts.person_fields import PERSON_FILTER_FIELDS, Operator
 from marketo_sync.models import SalesforceIdField, SalesforceRecord, sfdc_id_shape_constraint
 
 
@@ -270,3 +271,52 @@ class PersonConversion(models.Model):
 
     def __str__(self) -> str:
         return f"Convert {self.person} ({self.get_status_display()})"
+
+
+class SmartList(models.Model):
+    """A saved selection of people, as Marketo's smart lists: rules over person and company
+    fields, combined with ALL or ANY. Shared by every marketer; the owner is who created it."""
+
+    class Match(models.TextChoices):
+        ALL = "all", "All rules (and)"
+        ANY = "any", "Any rule (or)"
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    match = models.CharField(max_length=3, choices=Match.choices, default=Match.ALL)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="smart_lists",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SmartListRule(models.Model):
+    """One rule: field, operator, value (and a second value for "between")."""
+
+    smart_list = models.ForeignKey(SmartList, on_delete=models.CASCADE, related_name="rules")
+    field = models.CharField(
+        max_length=40, choices=[(f.name, f.label) for f in PERSON_FILTER_FIELDS.values()]
+    )
+    operator = models.CharField(max_length=20, choices=Operator.choices)
+    value = models.CharField(max_length=255, blank=True)
+    value_to = models.CharField("and (for between)", max_length=255, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        parts = [self.get_field_display(), self.get_operator_display()]
+        if self.operator != Operator.IS_EMPTY:
+            parts.append(repr(self.value))
+        if self.operator == Operator.BETWEEN:
+            parts.append(f"and {self.value_to!r}")
+        return " ".join(parts)

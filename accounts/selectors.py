@@ -1,16 +1,18 @@
 """Reads for the admin: divergences from what Salesforce last sent, contacts, timelines, and the
 People list's filters and search."""
 
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import reduce
 from typing import Any
 
-from django.db import models
-from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models import Case, Count, F, Q, QuerySet, When
 
-from accounts.models import Account, Contact
+from accounts.models import Account, Contact, SmartList, SmartListRule
+from accounts.person_fields import OPERATORS_BY_KIND, PERSON_FILTER_FIELDS, Operator
 from accounts.salesforce_fields import ACCOUNT_FIELDS, BadRecord, converter_for
 from activities.models import AccountHistory, Activity
 from activities.services import salesforce_value_text
@@ -125,81 +127,6 @@ def contact_sfdc_ids_by_object(*, contacts: QuerySet[Contact]) -> dict[str, list
 class InvalidFilter(ValueError):
     """A filter value that cannot be applied (text in a number, a NUL character, an unknown
     field or operator); the admin answers it as an invalid filter, never a server error."""
-
-
-@dataclass(frozen=True)
-class PersonField:
-    """A field a marketer filters people by.
-
-    `contact_path` is the ORM path for a contact, `lead_path` for a lead: the company fields
-    read a contact's account and a lead's own columns; a person's own fields have one path;
-    an account-only field (`lead_path` None) never matches a lead.
-    """
-
-    name: str
-    label: str
-    kind: str  # text | number | date
-    contact_path: str
-    lead_path: str | None
-
-    @property
-    def company_level(self) -> bool:
-        return self.contact_path != self.lead_path
-
-
-def _own(name: str, label: str, kind: str = "text", path: str | None = None) -> PersonField:
-    return PersonField(name, label, kind, path or name, path or name)
-
-
-PERSON_FILTER_FIELDS: dict[str, PersonField] = {
-    field.name: field
-    for field in (
-        PersonField("company", "Company", "text", "account__name", "company"),
-        PersonField("industry", "Industry", "text", "account__industry", "industry"),
-        PersonField("country", "Country", "text", "account__billing_country", "country"),
-        PersonField("state", "State/province", "text", "account__billing_state", "state"),
-        PersonField("city", "City", "text", "account__billing_city", "city"),
-        PersonField(
-            "employees", "Number of employees", "number", "account__number_of_employees",
-            "number_of_employees",
-        ),
-        PersonField("revenue", "Annual revenue", "number", "account__annual_revenue",
-                    "annual_revenue"),
-        PersonField("account_type", "Account type", "text", "account__type", None),
-        PersonField("account_owner", "Account owner", "text", "account__owner__name", None),
-        _own("first_name", "First name"),
-        _own("last_name", "Last name"),
-        _own("email", "Email"),
-        _own("title", "Title"),
-        _own("type", "Type (lead or contact)", path="sfdc_type"),
-        _own("lead_status", "Lead status"),
-        _own("owner", "Person owner", path="owner__name"),
-        _own("modified", "Modified in Salesforce", "date", "sfdc_last_modified"),
-    )
-}
-
-
-class Operator(models.TextChoices):
-    IS = "is", "is"
-    IS_NOT = "is_not", "is not"
-    CONTAINS = "contains", "contains"
-    STARTS_WITH = "starts_with", "starts with"
-    GREATER = "gt", "greater than"
-    LESS = "lt", "less than"
-    AT_LEAST = "gte", "at least"
-    AT_MOST = "lte", "at most"
-    BETWEEN = "between", "between"
-    IS_EMPTY = "is_empty", "is empty"
-
-
-OPERATORS_BY_KIND = {
-    "text": (Operator.IS, Operator.IS_NOT, Operator.CONTAINS, Operator.STARTS_WITH,
-             Operator.IS_EMPTY),
-    "number": (Operator.IS, Operator.IS_NOT, Operator.GREATER, Operator.LESS, Operator.AT_LEAST,
-               Operator.AT_MOST, Operator.BETWEEN, Operator.IS_EMPTY),
-    "date": (Operator.IS, Operator.GREATER, Operator.LESS, Operator.AT_LEAST, Operator.AT_MOST,
-             Operator.BETWEEN, Operator.IS_EMPTY),
-}
 
 
 def person_filter_value(*, kind: str, value: Any) -> Any:
@@ -404,3 +331,59 @@ def account_export_rows(*, accounts: QuerySet[Account]) -> Iterator[tuple]:
         .values_list(*ACCOUNT_EXPORT_COLUMNS.values())
         .iterator(chunk_size=EXPORT_CHUNK)
     )
+
+
+# -- smart lists ---------------------------------------------------------------------------------
+
+
+def smart_list_rule_q(*, rule: SmartListRule) -> Q:
+    values = [rule.value, rule.value_to] if rule.operator == Operator.BETWEEN else [rule.value]
+    return person_rule_q(field=rule.field, operator=rule.operator, values=values)
+
+
+def smart_list_q(*, smart_list: SmartList, rules: list[SmartListRule] | None = None) -> Q:
+    """The list's people as one condition: its rules joined by AND or OR, living people only.
+
+    A list without rules holds every living person. `InvalidFilter` if a stored rule no longer
+    applies (a field retired since it was saved).
+    """
+    rules = list(smart_list.rules.all()) if rules is None else rules
+    join = operator.or_ if smart_list.match == SmartList.Match.ANY else operator.and_
+    combined = reduce(join, (smart_list_rule_q(rule=rule) for rule in rules), Q())
+    return combined & Q(is_deleted=False)
+
+
+def smart_list_people(*, smart_list: SmartList) -> QuerySet[Contact]:
+    return Contact.objects.filter(smart_list_q(smart_list=smart_list))
+
+
+def smart_list_member_counts(*, smart_lists: list[SmartList]) -> dict[int, int | None]:
+    """Members of each list in one statement (a filtered COUNT per list), whatever their number.
+
+    Lists whose rules no longer apply count as None. The lists' rules should be prefetched.
+    """
+    conditions = {}
+    counts: dict[int, int | None] = {}
+    for smart_list in smart_lists:
+        try:
+            conditions[f"list_{smart_list.pk}"] = Count(
+                "pk", filter=smart_list_q(smart_list=smart_list)
+            )
+        except InvalidFilter:
+            counts[smart_list.pk] = None
+    if conditions:
+        totals = Contact.objects.aggregate(**conditions)
+        counts.update({int(key.removeprefix("list_")): value for key, value in totals.items()})
+    return counts
+
+
+def smart_list_choices() -> list[tuple[int, str]]:
+    return list(SmartList.objects.order_by("name", "pk").values_list("pk", "name"))
+
+
+def smart_list_get(*, pk: str) -> SmartList:
+    """The list named by `?smart_list=`, rules loaded; `InvalidFilter` for no such list."""
+    try:
+        return SmartList.objects.prefetch_related("rules").get(pk=int(pk))
+    except (ValueError, SmartList.DoesNotExist):
+        raise InvalidFilter(f"no smart list {pk!r}") from None

@@ -127,11 +127,17 @@ def contact_apply_local_edit(
 
 
 MARKETER_APPS = ("accounts", "activities", "sync")
-MARKETER_CHANGE_PERMISSIONS = ("change_account", "change_contact", "export_people")
+MARKETER_CHANGE_PERMISSIONS = (
+    "change_account", "change_contact", "export_people",
+    # smart lists are shared: every marketer builds, changes and removes them
+    "add_smartlist", "change_smartlist", "delete_smartlist",
+    "add_smartlistrule", "change_smartlistrule", "delete_smartlistrule",
+)
 
 
 def marketers_group_ensure() -> Group:
-    """The Marketers group with exactly: view everything, change accounts and people, export.
+    """The Marketers group with exactly: view everything, change accounts and people, export,
+    and build smart lists.
 
     The data migration creates it; this restores it where a database was flushed (tests) or
     permissions drifted.
