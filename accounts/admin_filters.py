@@ -186,22 +186,32 @@ class SmartListFilter(AlwaysAppliedFilter):
             raise IncorrectLookupParameters(str(exc)) from exc
 
 
+def titled(filter_class: type[admin.FieldListFilter], title: str) -> type:
+    """A field filter under a title that says whose field it is (the person's or the account's)."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        filter_class.__init__(self, *args, **kwargs)
+        self.title = title
+
+    return type(filter_class.__name__, (filter_class,), {"__init__": __init__})
+
+
 PEOPLE_LIST_FILTERS = (
     SmartListFilter,
-    "sfdc_type",
+    ("sfdc_type", titled(admin.ChoicesFieldListFilter, "type (lead or contact)")),
     company_value_filter("industry"),
     company_value_filter("country"),
     company_value_filter("state"),
     company_value_filter("city"),
     EmployeesFilter,
     RevenueFilter,
-    "account__type",
-    "account__owner",
+    ("account__type", titled(admin.AllValuesFieldListFilter, "account type")),
+    ("account__owner", titled(admin.RelatedFieldListFilter, "account owner")),
     AccountLocallyEditedFilter,
-    "account__is_deleted",
+    ("account__is_deleted", titled(admin.BooleanFieldListFilter, "account deleted in Salesforce")),
     LeadStatusFilter,
-    "owner",
-    "sfdc_last_modified",
+    ("owner", titled(admin.RelatedFieldListFilter, "person owner")),
+    ("sfdc_last_modified", titled(admin.DateFieldListFilter, "modified in Salesforce")),
     HasEmailFilter,
-    "is_deleted",
+    ("is_deleted", titled(admin.BooleanFieldListFilter, "person deleted in Salesforce")),
 )
