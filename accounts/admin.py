@@ -22,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 
+from accounts import admin_smart_lists  # noqa: F401 - registers the smart lists' admin
 from accounts.admin_convert import ConvertPersonAdminMixin
 from accounts.admin_filters import PEOPLE_LIST_FILTERS
 from accounts.forms import (
@@ -626,6 +627,3 @@ class SalesforceUserAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "email", "is_active", "sfdc_id")
     search_fields = ("name", "email")
     show_full_result_count = False
-
-
-from accounts import admin_smart_lists  # noqa: E402, F401 - registers the smart lists' admin

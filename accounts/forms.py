@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 
 from accounts.models import Account, Contact, SmartListRule
-from accounts.selectors import InvalidFilter, smart_list_rule_q
+from accounts.selectors import InvalidFilter, smart_list_rule_check
 from accounts.services import ACCOUNT_API_NAMES, PERSON_API_NAMES
 
 ACCOUNT_COLUMNS = list(ACCOUNT_API_NAMES)
@@ -128,7 +128,7 @@ class SmartListRuleForm(forms.ModelForm):
         rule = SmartListRule(**{name: cleaned.get(name, "") for name in (
             "field", "operator", "value", "value_to")})
         try:
-            smart_list_rule_q(rule=rule)
+            smart_list_rule_check(rule=rule)
         except InvalidFilter as exc:
             raise forms.ValidationError(str(exc)) from exc
         return cleaned

@@ -180,6 +180,17 @@ class Contact(SalesforceRecord):
                 for column in ("first_name", "last_name", "email", "company")
             ),
             models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
+            # A lead's own company fields, for the company-level filters and smart lists (only
+            # the leads' rows: contacts are found through their account).
+            *(
+                models.Index(fields=[column], name=f"lead_{short}_idx",
+                             condition=models.Q(sfdc_type="lead"))
+                for column, short in (
+                    ("industry", "industry"), ("country", "country"), ("state", "state"),
+                    ("city", "city"), ("number_of_employees", "employees"),
+                    ("annual_revenue", "revenue"),
+                )
+            ),
             # Only contacts waiting for their account (linked when it arrives): a tiny index.
             models.Index(
                 fields=["account_sfdc_id"],

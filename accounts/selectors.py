@@ -1,18 +1,19 @@
 """Reads for the admin: divergences from what Salesforce last sent, contacts, timelines, and the
 People list's filters and search."""
 
-import operator
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import reduce
+from operator import and_, or_
 from typing import Any
 
-from django.db.models import Case, Count, F, Q, QuerySet, When
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import BooleanField, Case, Count, F, Func, Q, QuerySet, When
 
 from accounts.models import Account, Contact, SmartList, SmartListRule
-from accounts.person_fields import OPERATORS_BY_KIND, PERSON_FILTER_FIELDS, Operator
+from accounts.person_fields import OPERATORS_BY_KIND, PERSON_FILTER_FIELDS, Operator, PersonField
 from accounts.salesforce_fields import ACCOUNT_FIELDS, BadRecord, converter_for
 from activities.models import AccountHistory, Activity
 from activities.services import salesforce_value_text
@@ -177,10 +178,20 @@ def _path_q(path: str, kind: str, operator: str, values: list[Any]) -> Q:
     raise InvalidFilter(f"unknown operator {operator!r}")
 
 
-def person_rule_q(*, field: str, operator: str, values: list[Any]) -> Q:
-    """One rule over a person field: a contact through its account, a lead through its own.
+@dataclass(frozen=True)
+class CheckedRule:
+    spec: PersonField
+    operator: str
+    values: list[Any]
 
-    `values` are as entered (one, or two for between); they are checked and converted here.
+    def q(self, path: str) -> Q:
+        return _path_q(path, self.spec.kind, self.operator, self.values)
+
+
+def person_rule_check(*, field: str, operator: str, values: list[Any]) -> CheckedRule:
+    """A rule whose field, operator and values apply; `InvalidFilter` says why not.
+
+    `values` are as entered (one, or two for between); they are converted here.
     """
     spec = PERSON_FILTER_FIELDS.get(field)
     if spec is None:
@@ -191,16 +202,72 @@ def person_rule_q(*, field: str, operator: str, values: list[Any]) -> Q:
     if len(values) < needed or any(str(v).strip() == "" for v in values[:needed]):
         raise InvalidFilter(f"{spec.label} {Operator(operator).label} needs {needed} value(s)")
     converted = [person_filter_value(kind=spec.kind, value=v) for v in values[:needed]]
-    if not spec.company_level:
-        return _path_q(spec.contact_path, spec.kind, operator, converted)
-    as_contact = Q(sfdc_type=Contact.SfdcType.CONTACT) & _path_q(
-        spec.contact_path, spec.kind, operator, converted
-    )
-    if spec.lead_path is None:
-        return as_contact
-    return as_contact | Q(sfdc_type=Contact.SfdcType.LEAD) & _path_q(
-        spec.lead_path, spec.kind, operator, converted
-    )
+    return CheckedRule(spec, operator, converted)
+
+
+# Operators that never match a contact without an account: their account side may be read as
+# "the account is one of these", which an index serves.
+POSITIVE_OPERATORS = frozenset(
+    {Operator.IS, Operator.CONTAINS, Operator.STARTS_WITH, Operator.GREATER, Operator.LESS,
+     Operator.AT_LEAST, Operator.AT_MOST, Operator.BETWEEN}
+)
+ACCOUNT_PREFIX = "account__"
+
+
+class EqualsAny(Func):
+    """`column = ANY(ARRAY(subquery))`: unlike `IN (subquery)`, an index condition even inside
+    an OR, so a list's contact side and lead side are both read through indexes."""
+
+    arg_joiner = " = ANY("
+    template = "%(expressions)s)"
+    output_field = BooleanField()
+
+
+def _branch(rules: list[CheckedRule], path_of: Any, join: Any) -> Q | None:
+    """One side's condition (contacts or leads); None when that side can never match."""
+    parts = []
+    for rule in rules:
+        path = path_of(rule.spec)
+        if path is None:  # an account-only field: no lead matches it
+            if join is and_:
+                return None
+            continue
+        parts.append(rule.q(path))
+    if not parts:
+        return None
+    return reduce(join, parts)
+
+
+def person_rules_q(*, rules: list[tuple[str, str, list[Any]]], match_any: bool = False) -> Q:
+    """Rules over person and company fields, joined by AND (or OR with `match_any`).
+
+    Built as (contact AND its account's values) OR (lead AND its own values), never a join
+    per rule: a contact side that reads only the account is `account_id = ANY(accounts …)`,
+    so each side is served by an index (the account's contacts, the leads' company columns).
+    """
+    checked = [person_rule_check(field=f, operator=o, values=v) for f, o, v in rules]
+    if not checked:
+        return Q()
+    join = or_ if match_any else and_
+    if not any(rule.spec.company_level for rule in checked):
+        return reduce(join, (rule.q(rule.spec.contact_path) for rule in checked))
+    if all(rule.spec.contact_path.startswith(ACCOUNT_PREFIX)
+           and rule.operator in POSITIVE_OPERATORS for rule in checked):
+        accounts = Account.objects.filter(reduce(join, (
+            rule.q(rule.spec.contact_path.removeprefix(ACCOUNT_PREFIX)) for rule in checked
+        ))).order_by().values("pk")
+        contacts: Q | None = Q(EqualsAny(F("account_id"), ArraySubquery(accounts)))
+    else:
+        contacts = _branch(checked, lambda spec: spec.contact_path, join)
+    leads = _branch(checked, lambda spec: spec.lead_path, join)
+    sides = [Q(sfdc_type=sfdc_type) & condition for sfdc_type, condition in (
+        (Contact.SfdcType.CONTACT, contacts), (Contact.SfdcType.LEAD, leads)) if condition]
+    return reduce(or_, sides) if sides else Q(pk__in=[])
+
+
+def person_rule_q(*, field: str, operator: str, values: list[Any]) -> Q:
+    """One rule over a person field: a contact through its account, a lead through its own."""
+    return person_rules_q(rules=[(field, operator, values)])
 
 
 # Contact-only account lookups a People list URL may carry (`?account__billing_country=India`).
@@ -336,9 +403,14 @@ def account_export_rows(*, accounts: QuerySet[Account]) -> Iterator[tuple]:
 # -- smart lists ---------------------------------------------------------------------------------
 
 
-def smart_list_rule_q(*, rule: SmartListRule) -> Q:
-    values = [rule.value, rule.value_to] if rule.operator == Operator.BETWEEN else [rule.value]
-    return person_rule_q(field=rule.field, operator=rule.operator, values=values)
+def smart_list_rule_values(*, rule: SmartListRule) -> list[str]:
+    return [rule.value, rule.value_to] if rule.operator == Operator.BETWEEN else [rule.value]
+
+
+def smart_list_rule_check(*, rule: SmartListRule) -> CheckedRule:
+    return person_rule_check(
+        field=rule.field, operator=rule.operator, values=smart_list_rule_values(rule=rule)
+    )
 
 
 def smart_list_q(*, smart_list: SmartList, rules: list[SmartListRule] | None = None) -> Q:
@@ -348,8 +420,10 @@ def smart_list_q(*, smart_list: SmartList, rules: list[SmartListRule] | None = N
     applies (a field retired since it was saved).
     """
     rules = list(smart_list.rules.all()) if rules is None else rules
-    join = operator.or_ if smart_list.match == SmartList.Match.ANY else operator.and_
-    combined = reduce(join, (smart_list_rule_q(rule=rule) for rule in rules), Q())
+    combined = person_rules_q(
+        rules=[(rule.field, rule.operator, smart_list_rule_values(rule=rule)) for rule in rules],
+        match_any=smart_list.match == SmartList.Match.ANY,
+    )
     return combined & Q(is_deleted=False)
 
 

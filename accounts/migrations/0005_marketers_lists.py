@@ -136,5 +136,29 @@ class Migration(migrations.Migration):
             name='smart_list',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rules', to='accounts.smartlist'),
         ),
+        migrations.AddIndex(
+            model_name='contact',
+            index=models.Index(condition=models.Q(('sfdc_type', 'lead')), fields=['industry'], name='lead_industry_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='contact',
+            index=models.Index(condition=models.Q(('sfdc_type', 'lead')), fields=['country'], name='lead_country_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='contact',
+            index=models.Index(condition=models.Q(('sfdc_type', 'lead')), fields=['state'], name='lead_state_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='contact',
+            index=models.Index(condition=models.Q(('sfdc_type', 'lead')), fields=['city'], name='lead_city_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='contact',
+            index=models.Index(condition=models.Q(('sfdc_type', 'lead')), fields=['number_of_employees'], name='lead_employees_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='contact',
+            index=models.Index(condition=models.Q(('sfdc_type', 'lead')), fields=['annual_revenue'], name='lead_revenue_idx'),
+        ),
         migrations.RunPython(grant_lists_to_marketers, revoke_lists),
     ]
