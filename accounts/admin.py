@@ -11,7 +11,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -30,6 +29,7 @@ from accounts.forms import (
     PERSON_COLUMNS,
     AccountLocalEditForm,
     ContactLocalEditForm,
+    TimelineFilterForm,
     account_field_name,
 )
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
@@ -40,10 +40,12 @@ from accounts.selectors import (
     account_history_attributes,
     account_industry_choices,
     account_list_locally_edited,
+    activity_log_query,
     contact_count_for_account,
     contact_list_for_account,
     contact_sfdc_ids_by_object,
     contact_timeline,
+    conversion_list_with_records,
     person_account_lookup_allowed,
     person_search,
     smart_list_get,
@@ -58,21 +60,27 @@ from accounts.services import (
 from activities.models import Activity
 from marketo_sync.admin_mixins import (
     EstimatedCountPaginator,
-    FilterInputGuardMixin,
     ReadOnlyAdminMixin,
+    staff_user,
 )
 from marketo_sync.csv_export import csv_response
-from marketo_sync.sync.selectors import picklist_values
+from marketo_sync.fields import concrete_field
+from marketo_sync.forbidden import MissingPermission
+from marketo_sync.sync.selectors import (
+    picklist_values,
+    record_sync_status,
+    salesforce_field_labels,
+)
 from marketo_sync.sync.services import sync_enqueue_records
 
 CONTACT_SYSTEM_READONLY = (
     "sfdc_id", "sfdc_lead_id", "sfdc_type", "account", "owner", "company", "industry",
     "number_of_employees", "annual_revenue", "city", "state", "country", "lead_status",
-    "sfdc_last_modified", "synced_at", "is_deleted", "locally_edited_at", "custom_fields",
+    "sfdc_last_modified", "synced_at", "is_deleted", "locally_edited_at", "salesforce_fields",
 )
 SYSTEM_READONLY = (
     "sfdc_id", "owner", "sfdc_last_modified", "synced_at", "is_deleted", "master_record_sfdc_id",
-    "custom_fields",
+    "salesforce_fields",
 )
 PAGE_SIZE = 25
 MAX_RESYNC = 2000
@@ -96,7 +104,7 @@ NO_ACCOUNT_CREATION = (
 
 
 def field_labels(model: type[Account] | type[Contact], columns: Any) -> list[str]:
-    return [str(capfirst(model._meta.get_field(column).verbose_name)) for column in columns]
+    return [str(capfirst(concrete_field(model, column).verbose_name)) for column in columns]
 
 
 def local_edit_summary(
@@ -180,7 +188,7 @@ class IndustryFilter(admin.SimpleListFilter):
         return queryset.filter(industry=self.value()) if self.value() else queryset
 
 
-class ResyncAdminMixin:
+class ResyncAdminMixin(admin.ModelAdmin):
     """"Re-sync selected": pull just those records from Salesforce now (needs sync.run_sync)."""
 
     def has_resync_permission(self, request: HttpRequest) -> bool:
@@ -213,9 +221,9 @@ class ExportCsvAdminMixin:
     @admin.action(description="Export as CSV", permissions=["export"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponseBase:
         header, rows = export_start(
-            user=request.user, queryset=queryset, filter_query=request.GET.urlencode()
+            user=staff_user(request), queryset=queryset, filter_query=request.GET.urlencode()
         )
-        name = self.model._meta.verbose_name_plural.replace(" ", "-")
+        name = str(queryset.model._meta.verbose_name_plural).replace(" ", "-")
         return csv_response(filename=f"{name}.csv", header=header, rows=rows)
 
 
@@ -244,11 +252,11 @@ class AccountEditMixin(admin.ModelAdmin):
         self, request: HttpRequest, account: Account, changes: dict[str, Any]
     ) -> list[str]:
         """Apply the edit; returns the labels of the account fields it changed."""
-        edit = account_apply_local_edit(account=account, changes=changes, user=request.user)
+        edit = account_apply_local_edit(account=account, changes=changes, user=staff_user(request))
         columns = {ACCOUNT_API_NAMES[c]: c for c in changes}
         return field_labels(Account, [columns[api_name] for api_name in edit.fields])
 
-    def message_user(self, request: HttpRequest, message: Any, level: int = messages.INFO,
+    def message_user(self, request: HttpRequest, message: Any, level: int | str = messages.INFO,
                      *args: Any, **kwargs: Any) -> None:
         summary = getattr(request, SAVE_SUMMARY, None)
         if summary is not None and level == messages.SUCCESS:
@@ -307,30 +315,48 @@ class AccountEditMixin(admin.ModelAdmin):
         return TemplateResponse(request, SHARED_EDIT_TEMPLATE, context)
 
 
-class ChangeFormContextMixin:
-    """One hook for extra change-page context, so mixins extend it instead of the views."""
+class ChangeFormContextMixin(admin.ModelAdmin):
+    """One hook for extra change-page context, so mixins extend it instead of the views; every
+    record page also says how its sync stands (open errors, the last re-sync's result)."""
 
     def change_form_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
         return {}
+
+    def salesforce_ids(self, obj: Any) -> dict[str, str]:
+        """The record's Salesforce ids by object name."""
+        return {self.model.__name__: obj.sfdc_id}
+
+    @admin.display(description="More Salesforce fields")
+    def salesforce_fields(self, obj: Any) -> str:
+        """Custom and other unmapped fields, one labelled row each (labels from describe)."""
+        values = obj.custom_fields or {}
+        if not values:
+            return "None."
+        known = [name for name, sfdc_id in self.salesforce_ids(obj).items() if sfdc_id]
+        labels = salesforce_field_labels(object_name=known[0] if known else self.model.__name__)
+        return values_table(
+            [(labels.get(name, name), name, values[name]) for name in sorted(values)],
+            ("Field", "API name", "Value"),
+        )
 
     def render_change_form(
         self, request: HttpRequest, context: dict[str, Any], add: bool = False,
         change: bool = False, form_url: str = "", obj: Any = None,
     ) -> HttpResponse:
         if obj is not None:
+            context["sync_status"] = record_sync_status(sfdc_ids=self.salesforce_ids(obj))
             context.update(self.change_form_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 @admin.register(Account)
 class AccountAdmin(
-    FilterInputGuardMixin, ExportCsvAdminMixin, ChangeFormContextMixin, ResyncAdminMixin,
-    AccountEditMixin,
+    ExportCsvAdminMixin, ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin
 ):
     form = AccountLocalEditForm
     list_display = (
-        "name", "industry", "type", "website", "billing_country", "owner", "locally_edited",
-        "diverging_fields", "is_deleted",
+        "name", "locally_edited", "diverging_fields", "industry", "type", "billing_country",
+        "owner", "is_deleted",
     )
     list_filter = (LocallyEditedFilter, IndustryFilter, "owner", "is_deleted", "type")
     list_select_related = ("owner",)
@@ -343,7 +369,7 @@ class AccountAdmin(
     fieldsets = (
         (
             "Account data (from Salesforce; editable locally)",
-            {"fields": ACCOUNT_COLUMNS, "classes": ["local-edit"]},  # warned above the form
+            {"fields": tuple(ACCOUNT_COLUMNS), "classes": ["local-edit"]},  # warned above the form
         ),
         ("Local edits", {"fields": ("locally_edited_at", "locally_edited_by", "divergence")}),
         ("Salesforce (read-only)", {"fields": SYSTEM_READONLY}),
@@ -378,7 +404,7 @@ class AccountAdmin(
     def local_edits_view(self, request: HttpRequest) -> HttpResponse:
         """The divergence view: local value vs the stored last Salesforce value, per field."""
         if not self.has_view_permission(request):
-            raise PermissionDenied
+            raise MissingPermission("accounts.view_account")
         page = Paginator(account_list_locally_edited(), PAGE_SIZE).get_page(request.GET.get("p"))
         context = {
             **self.admin_site.each_context(request),
@@ -456,8 +482,8 @@ class AccountAdmin(
 
 @admin.register(Contact)
 class ContactAdmin(
-    ConvertPersonAdminMixin, FilterInputGuardMixin, ExportCsvAdminMixin, ChangeFormContextMixin,
-    ResyncAdminMixin, AccountEditMixin,
+    ConvertPersonAdminMixin, ExportCsvAdminMixin, ChangeFormContextMixin, ResyncAdminMixin,
+    AccountEditMixin,
 ):
     form = ContactLocalEditForm
     list_display = (
@@ -498,7 +524,7 @@ class ContactAdmin(
         except InvalidFilter as exc:
             raise IncorrectLookupParameters(str(exc)) from exc
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         allowed = person_account_lookup_allowed(lookup=lookup)
         if allowed is None:
             return super().lookup_allowed(lookup, value, request)
@@ -531,6 +557,9 @@ class ContactAdmin(
     def resync_ids(self, queryset: QuerySet) -> dict[str, list[str]]:
         return contact_sfdc_ids_by_object(contacts=queryset)
 
+    def salesforce_ids(self, obj: Contact) -> dict[str, str]:
+        return {"Contact": obj.sfdc_id or "", "Lead": obj.sfdc_lead_id or ""}
+
     def get_form(
         self, request: HttpRequest, obj: Contact | None = None, change: bool = False, **kwargs: Any
     ) -> type[ModelForm]:
@@ -547,8 +576,8 @@ class ContactAdmin(
             ("Person (editable locally)", {"fields": PERSON_COLUMNS}),
             ("Salesforce (read-only)", {"fields": CONTACT_SYSTEM_READONLY}),
         ]
-        if obj is not None and obj.account_id:
-            shared_by = contact_count_for_account(account_id=obj.account_id)
+        if obj is not None and obj.account is not None:
+            shared_by = contact_count_for_account(account_id=obj.account.pk)
             editable = self.can_edit_account(request, obj)
             fields = [account_field_name(c) for c in ACCOUNT_COLUMNS] if editable else [
                 "account_data"
@@ -564,7 +593,7 @@ class ContactAdmin(
     def account_data(self, obj: Contact) -> str:
         account = obj.account
         rows = [
-            (capfirst(Account._meta.get_field(column).verbose_name), getattr(account, column))
+            (capfirst(concrete_field(Account, column).verbose_name), getattr(account, column))
             for column in ACCOUNT_COLUMNS
         ]
         return values_table(rows, ("Field", "Value"))
@@ -576,23 +605,24 @@ class ContactAdmin(
 
     def save_model(self, request: HttpRequest, obj: Contact, form: Any, change: bool) -> None:
         person = contact_apply_local_edit(
-            contact=obj, changes=form.person_changes(), user=request.user
+            contact=obj, changes=form.person_changes(), user=staff_user(request)
         )
         account_changes = form.account_changes()
+        account = obj.account if obj.account_id else None
         account_fields: list[str] = []
-        if account_changes and obj.account_id:
-            account_fields = self.save_account_edit(request, obj.account, account_changes)
+        if account_changes and account is not None:
+            account_fields = self.save_account_edit(request, account, account_changes)
             if account_fields:
                 # the edit belongs to the account's own History, not only to this person's
-                self.log_change(request, obj.account, [{"changed": {"fields": account_fields}}])
+                self.log_change(request, account, [{"changed": {"fields": account_fields}}])
         person_columns = {PERSON_API_NAMES[c]: c for c in form.person_changes()}
         setattr(request, SAVE_SUMMARY, local_edit_summary(
             person=obj,
             person_fields=field_labels(Contact, [person_columns[n] for n in person.fields]),
-            account=obj.account if obj.account_id else None,
+            account=account,
             account_fields=account_fields,
-            contacts=contact_count_for_account(account_id=obj.account_id)
-            if account_fields else 0,
+            contacts=contact_count_for_account(account_id=account.pk)
+            if account and account_fields else 0,
         ))
 
     def construct_change_message(
@@ -603,17 +633,24 @@ class ContactAdmin(
         return [{"changed": {"fields": fields}}] if fields else []
 
     def change_form_context(self, request: HttpRequest, obj: Contact) -> dict[str, Any]:
-        timeline = Paginator(contact_timeline(contact=obj), PAGE_SIZE)
+        timeline_filter = TimelineFilterForm(request.GET, form_id="timeline-filter")
+        filters = timeline_filter.filters()
+        timeline = Paginator(contact_timeline(contact=obj, **filters), PAGE_SIZE)
         return {
             "edit_warning": PERSON_WARNING,
             "timeline_page": timeline.get_page(request.GET.get("timeline_page")),
+            "timeline_filter": timeline_filter,
+            "timeline_in_activity_log": (
+                reverse("admin:activities_activity_changelist") + "?"
+                + activity_log_query(contact=obj, **filters)
+            ),
             "can_convert": self.has_convert_person_permission(request),
-            "conversions": obj.conversions.all()[:5],
+            "conversions": conversion_list_with_records(person=obj),
         }
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OpportunityAdmin(ChangeFormContextMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("name", "stage", "close_date", "amount", "account", "owner", "is_deleted")
     list_filter = ("stage", "is_won", "is_deleted")
     list_select_related = ("account", "owner")

@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -29,6 +29,8 @@ from accounts.conversion import (
 )
 from accounts.jobs import enqueue_person_conversion
 from accounts.models import Contact, PersonConversion, SalesforceUser
+from marketo_sync.admin_mixins import staff_user
+from marketo_sync.forbidden import MissingPermission
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.convert import ConvertOptions, converted_statuses
 from marketo_sync.salesforce.errors import SalesforceError
@@ -54,7 +56,9 @@ class ConvertPersonForm(forms.Form):
 
     def __init__(self, *args: Any, statuses: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["converted_status"].choices = [(s, s) for s in statuses]
+        converted_status = self.fields["converted_status"]
+        assert isinstance(converted_status, forms.ChoiceField)
+        converted_status.choices = [(s, s) for s in statuses]
 
     def options(self) -> ConvertOptions:
         owner = self.cleaned_data["assign_to"]
@@ -65,7 +69,7 @@ class ConvertPersonForm(forms.Form):
         )
 
 
-class ConvertPersonAdminMixin:
+class ConvertPersonAdminMixin(admin.ModelAdmin):
     """Adds the Convert Person action, button, confirmation page and retry to ContactAdmin."""
 
     def has_convert_person_permission(self, request: HttpRequest) -> bool:
@@ -113,13 +117,13 @@ class ConvertPersonAdminMixin:
 
     def convert_person_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_convert_person_permission(request):
-            raise PermissionDenied
+            raise MissingPermission("accounts.convert_person")
         person = get_object_or_404(Contact, pk=pk)
         return self.convert_person_confirmation(request, [person])
 
     def convert_person_retry_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_convert_person_permission(request):
-            raise PermissionDenied
+            raise MissingPermission("accounts.convert_person")
         conversion = get_object_or_404(PersonConversion, pk=pk)
         try:
             conversion_retry(conversion=conversion)
@@ -136,7 +140,7 @@ class ConvertPersonAdminMixin:
         self, request: HttpRequest, people: list[Contact]
     ) -> HttpResponse:
         if not self.has_convert_person_permission(request):
-            raise PermissionDenied
+            raise MissingPermission("accounts.convert_person")
         try:
             statuses = converted_statuses(SalesforceClient.from_settings())
         except SalesforceError as exc:
@@ -167,7 +171,7 @@ class ConvertPersonAdminMixin:
             "rows": rows,
             "form": form,
             "ids": [p.pk for p in people],
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "from_action": "action" in request.POST,
         }
         return TemplateResponse(request, CONFIRMATION_TEMPLATE, context)
@@ -180,7 +184,10 @@ class ConvertPersonAdminMixin:
             key = f"{form.cleaned_data['idempotency_key']}-{person.pk}"
             try:
                 conversion, created = conversion_request(
-                    person=person, options=form.options(), user=request.user, idempotency_key=key
+                    person=person,
+                    options=form.options(),
+                    user=staff_user(request),
+                    idempotency_key=key,
                 )
             except ConversionRefused as exc:
                 refused.append(str(exc))

@@ -5,6 +5,7 @@ Company-level filters match a contact by its account and a lead by its own compa
 `IncorrectLookupParameters`, which the admin answers with its invalid-filter redirect (`?e=1`).
 """
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.contrib import admin
@@ -79,7 +80,7 @@ class CompanyRangeFilter(admin.ListFilter):
     def has_output(self) -> bool:
         return True
 
-    def expected_parameters(self) -> list[str]:
+    def expected_parameters(self) -> list[str | None]:
         return [self.minimum_name, self.maximum_name]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -89,7 +90,7 @@ class CompanyRangeFilter(admin.ListFilter):
                 queryset = apply_rule(queryset, self.field, operator, [self.used[name]])
         return queryset
 
-    def choices(self, changelist: Any) -> list[dict[str, Any]]:
+    def choices(self, changelist: Any) -> Iterator[Mapping[str, object]]:
         choices = [{
             "selected": not self.used,
             "query_string": changelist.get_query_string(remove=self.expected_parameters()),
@@ -105,7 +106,7 @@ class CompanyRangeFilter(admin.ListFilter):
                 ),
                 "display": label,
             })
-        return choices
+        yield from choices
 
 
 class EmployeesFilter(CompanyRangeFilter):
@@ -174,14 +175,15 @@ class SmartListFilter(AlwaysAppliedFilter):
     title = "smart list"
     parameter_name = "smart_list"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
-        return smart_list_choices()
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(pk), name) for pk, name in smart_list_choices()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() is None:
+        pk = self.value()
+        if pk is None:
             return queryset
         try:
-            return queryset.filter(smart_list_q(smart_list=smart_list_get(pk=self.value())))
+            return queryset.filter(smart_list_q(smart_list=smart_list_get(pk=pk)))
         except InvalidFilter as exc:
             raise IncorrectLookupParameters(str(exc)) from exc
 

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from accounts.forms import SmartListRuleForm
 from accounts.models import SmartList, SmartListRule
 from accounts.selectors import smart_list_member_counts
+from marketo_sync.admin_mixins import staff_user
 
 
 class SmartListRuleInline(admin.TabularInline):
@@ -50,7 +51,7 @@ class SmartListAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: SmartList, form: Any, change: bool) -> None:
         if obj.owner_id is None:
-            obj.owner = request.user
+            obj.owner = staff_user(request)
         super().save_model(request, obj, form, change)
 
     @admin.display(description="People")

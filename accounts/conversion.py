@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
@@ -91,7 +91,7 @@ def conversion_refusal(person: Contact) -> str:
 
 
 def conversion_request(
-    *, person: Contact, options: ConvertOptions, user: AbstractBaseUser, idempotency_key: str
+    *, person: Contact, options: ConvertOptions, user: User, idempotency_key: str
 ) -> tuple[PersonConversion, bool]:
     """Record the request (once per key, once per person); returns (conversion, created)."""
     refusal = conversion_refusal(person)

@@ -13,6 +13,7 @@ from django import forms
 from accounts.models import Account, Contact, SmartListRule
 from accounts.selectors import InvalidFilter, smart_list_rule_check
 from accounts.services import ACCOUNT_API_NAMES, PERSON_API_NAMES
+from activities.models import Activity
 
 ACCOUNT_COLUMNS = list(ACCOUNT_API_NAMES)
 PERSON_COLUMNS = list(PERSON_API_NAMES)
@@ -109,6 +110,38 @@ class ContactLocalEditForm(LocalEditForm):
         return self.changes(ACCOUNT_COLUMNS, prefix=ACCOUNT_PREFIX)
 
 
+class TimelineFilterForm(forms.Form):
+    """The person's timeline filters, read from the page's query string (all optional; an
+    invalid one is reported and ignored)."""
+
+    timeline_type = forms.ChoiceField(
+        label="Activity", required=False, choices=[("", "All activities"), *Activity.Type.choices]
+    )
+    timeline_field = forms.CharField(label="Field", required=False, max_length=255)
+    timeline_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    timeline_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, form_id: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["form"] = form_id  # the inputs sit inside the change form
+
+    def filters(self) -> dict[str, Any]:
+        """The valid filters, by the timeline selector's argument names."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {
+            "activity_type": cleaned.get("timeline_type") or "",
+            "attribute": cleaned.get("timeline_field") or "",
+            "since": cleaned.get("timeline_from"),
+            "until": cleaned.get("timeline_to"),
+        }
+
+
 class SmartListRuleForm(forms.ModelForm):
     """A rule is saved only if it applies: a known field, an operator of its kind, values of
     its type (a number for employees, a date for dates), a second value for "between"."""
@@ -122,7 +155,7 @@ class SmartListRuleForm(forms.ModelForm):
         }
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if self.errors:
             return cleaned
         rule = SmartListRule(**{name: cleaned.get(name, "") for name in (

@@ -3,20 +3,30 @@ People list's filters and search."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import reduce
 from operator import and_, or_
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import BooleanField, Case, Count, F, Func, Q, QuerySet, When
+from django.utils import timezone
 
-from accounts.models import Account, Contact, SmartList, SmartListRule
+from accounts.models import (
+    Account,
+    Contact,
+    Opportunity,
+    PersonConversion,
+    SmartList,
+    SmartListRule,
+)
 from accounts.person_fields import OPERATORS_BY_KIND, PERSON_FILTER_FIELDS, Operator, PersonField
 from accounts.salesforce_fields import ACCOUNT_FIELDS, BadRecord, converter_for
 from activities.models import AccountHistory, Activity
 from activities.services import salesforce_value_text
+from marketo_sync.fields import concrete_field
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,7 @@ def account_divergences(*, account: Account) -> list[Divergence]:
     stored = account.sfdc_values or {}
     found = []
     for api_name, column in ACCOUNT_FIELDS.items():
-        model_field = Account._meta.get_field(column)
+        model_field = concrete_field(Account, column)
         local = getattr(account, column)
         try:
             remote = converter_for(model_field)(stored.get(api_name))
@@ -87,9 +97,44 @@ def contact_list_for_account(*, account: Account) -> QuerySet[Contact]:
     )
 
 
-def contact_timeline(*, contact: Contact) -> QuerySet[Activity]:
-    """The person's activities, newest first (served by the timeline index)."""
-    return contact.activities.select_related("user").order_by("-created_at", "-pk")
+def contact_timeline(
+    *, contact: Contact, activity_type: str = "", attribute: str = "",
+    since: date | None = None, until: date | None = None,
+) -> QuerySet[Activity]:
+    """The person's activities, newest first (served by the timeline index), optionally of one
+    type, one field, and between two days (both included)."""
+    activities = contact.activities.select_related("user")
+    if activity_type:
+        activities = activities.filter(activity_type=activity_type)
+    if attribute:
+        activities = activities.filter(attribute=attribute)
+    if since:
+        activities = activities.filter(created_at__gte=day_start(since))
+    if until:
+        activities = activities.filter(created_at__lt=day_start(until + timedelta(days=1)))
+    return activities.order_by("-created_at", "-pk")
+
+
+def day_start(day: date) -> datetime:
+    """Midnight starting `day` in the site's time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def activity_log_query(
+    *, contact: Contact, activity_type: str = "", attribute: str = "",
+    since: date | None = None, until: date | None = None,
+) -> str:
+    """The activity log's query string for the same filter as `contact_timeline`."""
+    query: dict[str, object] = {"contact__id__exact": contact.pk}
+    if activity_type:
+        query["activity_type__exact"] = activity_type
+    if attribute:
+        query["attribute"] = attribute
+    if since:
+        query["created_at__gte"] = day_start(since).isoformat()
+    if until:
+        query["created_at__lt"] = day_start(until + timedelta(days=1)).isoformat()
+    return urlencode(query)
 
 
 def account_history(
@@ -120,6 +165,39 @@ def contact_sfdc_ids_by_object(*, contacts: QuerySet[Contact]) -> dict[str, list
         elif lead_id:
             ids["Lead"].append(lead_id)
     return {object_name: found for object_name, found in ids.items() if found}
+
+
+@dataclass(frozen=True)
+class ConversionRecords:
+    """A conversion with the local rows of what it created (None until synced)."""
+
+    conversion: PersonConversion
+    account: Account | None
+    contact: Contact | None
+    opportunity: Opportunity | None
+
+
+def conversion_list_with_records(*, person: Contact, limit: int = 5) -> list[ConversionRecords]:
+    """The person's latest conversions and the local account, contact and opportunity each
+    created: one query per kind, however many conversions."""
+    conversions = list(person.conversions.all()[:limit])
+
+    def by_sfdc_id(model: type[Account] | type[Contact] | type[Opportunity], field: str) -> dict:
+        ids = {getattr(c, field) for c in conversions if getattr(c, field)}
+        return {row.sfdc_id: row for row in model.objects.filter(sfdc_id__in=ids)} if ids else {}
+
+    accounts = by_sfdc_id(Account, "account_sfdc_id")
+    contacts = by_sfdc_id(Contact, "contact_sfdc_id")
+    opportunities = by_sfdc_id(Opportunity, "opportunity_sfdc_id")
+    return [
+        ConversionRecords(
+            conversion=c,
+            account=accounts.get(c.account_sfdc_id),
+            contact=contacts.get(c.contact_sfdc_id),
+            opportunity=opportunities.get(c.opportunity_sfdc_id),
+        )
+        for c in conversions
+    ]
 
 
 # -- the People list: filterable fields, company-level filters, search -------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
@@ -43,7 +43,7 @@ class LocalEditResult:
 
 
 def _local_edit_save(
-    *, row: Account | Contact, changes: Mapping[str, Any], api_names: Mapping[str, str], user: Any
+    *, row: Account | Contact, changes: Mapping[str, Any], api_names: Mapping[str, str], user: User
 ) -> list[FieldChange]:
     """Lock the row, write the values that really differ, mark it locally edited.
 
@@ -73,7 +73,7 @@ def _local_edit_save(
 
 @transaction.atomic
 def account_apply_local_edit(
-    *, account: Account, changes: Mapping[str, Any], user: AbstractBaseUser
+    *, account: Account, changes: Mapping[str, Any], user: User
 ) -> LocalEditResult:
     """Apply a marketer's edit to the one shared account row; it is never sent to Salesforce.
 
@@ -99,7 +99,7 @@ def account_apply_local_edit(
 
 @transaction.atomic
 def contact_apply_local_edit(
-    *, contact: Contact, changes: Mapping[str, Any], user: AbstractBaseUser
+    *, contact: Contact, changes: Mapping[str, Any], user: User
 ) -> LocalEditResult:
     """Apply a marketer's edit to a person's own fields and log it on the person's timeline."""
     field_changes = _local_edit_save(
@@ -151,6 +151,22 @@ def marketers_group_ensure() -> Group:
     return group
 
 
+MARKETING_OPERATIONS_PERMISSIONS = (("accounts", "convert_person"), ("sync", "dismiss_syncerror"))
+
+
+def marketing_operations_group_ensure() -> Group:
+    """The "Marketing operations" group: who may run Convert Person and dismiss sync errors.
+
+    Both change Salesforce or stop retrying a record, so they are granted apart from Marketers.
+    """
+    group, _ = Group.objects.get_or_create(name="Marketing operations")
+    query = Q()
+    for app_label, codename in MARKETING_OPERATIONS_PERMISSIONS:
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    group.permissions.set(Permission.objects.filter(query))
+    return group
+
+
 # The columns a Contact record writes; a converted lead's row takes them over from a contact row
 # that the Contact sync created before the conversion reached the Lead sync.
 CONTACT_DATA_COLUMNS = (
@@ -186,7 +202,7 @@ def person_absorb(pairs: list[tuple[int, int]]) -> None:
 
 
 def export_start(
-    *, user: AbstractBaseUser, queryset: QuerySet, filter_query: str
+    *, user: User, queryset: QuerySet, filter_query: str
 ) -> tuple[list[str], Iterator[tuple]]:
     """A CSV export of people or accounts: recorded in the admin log (who, when, which filter,
     how many rows) before the rows stream; returns the header and the rows."""

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LEAD_SHARE = 10  # one person in ten is a lead with their own company fields
@@ -39,7 +40,7 @@ def people_generate(people: int) -> None:
     )
 
     accounts = max(1, people // PEOPLE_PER_ACCOUNT)
-    arrays = {
+    arrays: dict[str, Any] = {
         "industries": list(INDUSTRIES), "types": list(ACCOUNT_TYPES),
         "cities": [c[0] for c in CITIES], "states": [c[1] for c in CITIES],
         "countries": [c[3] for c in CITIES], "words": list(COMPANY_WORDS),

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,8 @@ def prepare_environment(database: str = BENCH_DB) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    # admin pages are measured in the deploy configuration: static files from collectstatic
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 def timed(fn):
@@ -209,13 +212,19 @@ def bench_incremental(sandbox: Sandbox) -> dict:
     from marketo_sync.sync.cycle import sync_cycle
 
     idle = sync_cycle()
+    assert idle is not None, "another cycle holds the lock"
     idle.refresh_from_db()
-    ids = list(
-        Contact.objects.filter(sfdc_type="contact").values_list("sfdc_id", flat=True)[:: 100]
-    )
+    ids = [
+        sfdc_id  # every contact has one; the filter tells the type checker
+        for sfdc_id in Contact.objects.filter(sfdc_type="contact").values_list(
+            "sfdc_id", flat=True
+        )[:: 100]
+        if sfdc_id
+    ]
     for sfdc_id in ids:
         sandbox.control.update("Contact", sfdc_id, {"Title": "Changed"})
     changed = sync_cycle()
+    assert changed is not None, "another cycle holds the lock"
     changed.refresh_from_db()
     return {
         "idle_cycle_api_calls": idle.api_calls,
@@ -301,6 +310,64 @@ def bench_change_data_value(sandbox: Sandbox) -> dict:
     }
 
 
+def bench_history_overhead(sandbox: Sandbox, repeats: int = 3) -> dict:
+    """What the account history rows cost, as ratios with/without them, measured alternately.
+
+    "Without" skips only the history INSERT (everything else of the change, activities included,
+    still runs), so the ratio is exactly the history's share. Two workloads: a full sync of
+    Accounts that finds every account changed, and the 5,000-contact Change Data Value change.
+    """
+    from unittest import mock
+
+    from django.db import connection
+
+    from accounts.models import Account
+    from activities.models import AccountHistory
+    from marketo_sync.sync.cycle import sync_cycle
+
+    def full_sync_changing_every_account() -> float:
+        with connection.cursor() as cursor:  # the next full read finds every account newer
+            cursor.execute(
+                "UPDATE accounts_account SET industry = 'Stale', "
+                "sfdc_last_modified = sfdc_last_modified - interval '1 day' "
+                "WHERE NOT is_deleted"
+            )
+        seconds, _ = timed(lambda: sync_cycle(full=True, objects=["Account"]))
+        return seconds
+
+    account_id = Account.objects.values_list("sfdc_id", flat=True).get(name="Bench 5000")
+
+    def cdv_change(number: int) -> float:
+        sandbox.control.update(
+            "Account", account_id, {"Industry": f"Bench {number}", "Phone": f"+1 {number}"}
+        )
+        seconds, _ = timed(lambda: sync_cycle(objects=["Account"]))
+        return seconds
+
+    figures: dict[str, dict[str, list[float]]] = {
+        "full_sync": {"with": [], "without": []}, "cdv": {"with": [], "without": []},
+    }
+    for number in range(repeats):
+        for variant in ("without", "with"):
+            skipped = mock.patch.object(AccountHistory.objects, "bulk_create")
+            if variant == "without":
+                skipped.start()
+            try:
+                figures["full_sync"][variant].append(full_sync_changing_every_account())
+                figures["cdv"][variant].append(cdv_change(number * 2 + (variant == "with")))
+            finally:
+                if variant == "without":
+                    skipped.stop()
+    return {  # medians: one run disturbed by the shared machine does not decide the ratio
+        name: round(statistics.median(times["with"]) / statistics.median(times["without"]), 3)
+        for name, times in figures.items()
+    } | {
+        "accounts": Account.objects.filter(is_deleted=False).count(),
+        "seconds": {name: {k: [round(v, 3) for v in vs] for k, vs in times.items()}
+                    for name, times in figures.items()},
+    }
+
+
 def peak_rss_mb(command: list[str], env: dict[str, str]) -> int:
     """Peak resident memory of a child process, from its VmHWM while it runs.
 
@@ -346,7 +413,7 @@ def bench_memory(seeds: list[str]) -> dict:
         finally:
             sandbox.stop()
     sizes = list(peaks)
-    result = {f"peak_rss_mb_{seed}": mb for seed, mb in peaks.items()}
+    result: dict[str, float] = {f"peak_rss_mb_{seed}": mb for seed, mb in peaks.items()}
     if len(sizes) == 2:
         result["rss_growth"] = round(peaks[sizes[1]] / peaks[sizes[0]] - 1, 3)
     return result
@@ -413,11 +480,11 @@ def bench_admin() -> dict:
     )
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
-    big = Account.objects.order_by("-pk").first()
-    small = Account.objects.filter(contacts__isnull=False).order_by("pk").first()
+    big = Account.objects.latest("pk")
+    small = Account.objects.filter(contacts__isnull=False).earliest("pk")
     pages = {
         "contact_changelist": "/admin/accounts/contact/",
-        "contact_page": f"/admin/accounts/contact/{Contact.objects.first().pk}/change/",
+        "contact_page": f"/admin/accounts/contact/{Contact.objects.earliest('pk').pk}/change/",
         "account_page_small": f"/admin/accounts/account/{small.pk}/change/",
         "account_page_large": f"/admin/accounts/account/{big.pk}/change/",
     }
@@ -429,6 +496,15 @@ def bench_admin() -> dict:
         result[f"{name}_queries"] = len(queries)
         result[f"{name}_ms"] = round(seconds * 1000, 1)
     return result
+
+
+def measured(name: str, benchmark, *arguments):
+    """Run one benchmark, saying which (a long run piped to a file is not silent)."""
+    print(f"== benchmark {name}: running", flush=True)
+    started = time.monotonic()
+    figures = benchmark(*arguments)
+    print(f"== benchmark {name}: done in {time.monotonic() - started:.1f} s", flush=True)
+    return figures
 
 
 def write_sections(out: Path, sections: dict) -> None:
@@ -459,28 +535,38 @@ def main() -> None:
         from benchmarks.people import bench_people
 
         write_sections(options.out, {"people_1m": {
-            **bench_people(options.people), "date": time.strftime("%Y-%m-%d")}})
+            **measured("people_1m", bench_people, options.people),
+            "date": time.strftime("%Y-%m-%d")}})
         return
     figures: dict = {"seed": options.seed, "date": time.strftime("%Y-%m-%d"),
                      "machine": f"{os.cpu_count()} cores"}
+    print(f"starting the sandbox org (seed {options.seed})...", flush=True)
     sandbox = Sandbox(options.seed)
     try:
-        figures["full_sync"] = bench_full_sync(sandbox)
-        figures["incremental"] = bench_incremental(sandbox)
+        figures["full_sync"] = measured("full_sync", bench_full_sync, sandbox)
+        figures["incremental"] = measured("incremental", bench_incremental, sandbox)
         figures["incremental"]["vs_marketo_200_records_per_call_full"] = round(
             1000 / max(figures["full_sync"]["api_calls_per_1000_records"], 0.001) / 200, 1
         )
-        figures["reconcile"] = bench_reconcile()
-        figures["admin"] = bench_admin()
-        figures["change_data_value"] = bench_change_data_value(sandbox)
-        figures["scaling"] = bench_scaling(
-            sandbox, [int(n) for n in options.workers.split(",")]
+        figures["reconcile"] = measured("reconcile", bench_reconcile)
+        figures["admin"] = measured("admin", bench_admin)
+        figures["change_data_value"] = measured(
+            "change_data_value", bench_change_data_value, sandbox
+        )
+        history = measured("history_overhead", bench_history_overhead, sandbox)
+        figures["history_overhead_full_sync"] = history.pop("full_sync")
+        figures["history_overhead_cdv"] = history.pop("cdv")
+        figures["history_overhead_runs"] = history
+        figures["scaling"] = measured(
+            "scaling", bench_scaling, sandbox, [int(n) for n in options.workers.split(",")]
         )
     finally:
         sandbox.stop()
-    figures["memory"] = bench_memory(options.memory_seeds.split(","))
+    figures["memory"] = measured("memory", bench_memory, options.memory_seeds.split(","))
     options.out.parent.mkdir(parents=True, exist_ok=True)
-    options.out.write_text(json.dumps(figures, indent=2))
+    # sections measured by other options (e.g. the scale runs) are kept
+    earlier = json.loads(options.out.read_text()) if options.out.exists() else {}
+    options.out.write_text(json.dumps({**earlier, **figures}, indent=2))
     for section, values in figures.items():
         print(f"{section}: {values}")
     runner_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024

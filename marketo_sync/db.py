@@ -1,10 +1,17 @@
 """Set-based SQL helpers shared by the apps: rows moved and re-pointed in statements, not loops."""
 
 from django.db import connection, models
+from django.db.models import ForeignObjectRel
 
 
 def quoted_table(model: type[models.Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
+
+
+def quoted_column(field: models.Field | ForeignObjectRel) -> str:
+    """The quoted column of a concrete field (a reverse relation has none)."""
+    assert isinstance(field, models.Field) and field.column is not None
+    return connection.ops.quote_name(field.column)
 
 
 def reassign_related(model: type[models.Model], pairs: list[tuple[int, int]]) -> None:
@@ -19,7 +26,7 @@ def reassign_related(model: type[models.Model], pairs: list[tuple[int, int]]) ->
         if not relation.one_to_many:  # reverse side of a ForeignKey
             continue
         table = quoted_table(relation.related_model)
-        column = connection.ops.quote_name(relation.field.column)
+        column = quoted_column(relation.field)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""

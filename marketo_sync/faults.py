@@ -1,7 +1,8 @@
-"""Deterministic crash points for the fault suite: SIGKILL this process at a named place.
+"""Deterministic crash points for the fault suite: signal this process at a named place.
 
-`SYNC_CRASHPOINTS=after_upsert_before_commit:2` kills the process the second time that point is
-reached. Unset (always, outside tests), a crash point is one dictionary lookup.
+`SYNC_CRASHPOINTS=after_upsert_before_commit:2` kills the process (SIGKILL) the second time that
+point is reached; `page_fetched:3:SIGSTOP` stops it there instead (a paused VM or a long GC), until
+the test sends SIGCONT. Unset (always, outside tests), a crash point is one dictionary lookup.
 """
 
 import os
@@ -17,6 +18,7 @@ def crashpoint(name: str) -> None:
         return
     _reached[name] += 1
     for entry in spec.split(","):
-        point, _, nth = entry.strip().partition(":")
+        point, _, rest = entry.strip().partition(":")
+        nth, _, signal_name = rest.partition(":")
         if point == name and _reached[name] == int(nth or 1):
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), signal.Signals[signal_name or "SIGKILL"])

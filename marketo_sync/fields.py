@@ -1,5 +1,6 @@
 """Model fields shared by the apps that mirror Salesforce records."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -30,7 +31,7 @@ class SalesforceIdField(models.CharField):
             kwargs.setdefault("verbose_name", "Salesforce ID")
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+    def deconstruct(self) -> tuple[str, str, Sequence[Any], dict[str, Any]]:
         name, path, args, kwargs = super().deconstruct()
         if kwargs.get("max_length") == 18:
             del kwargs["max_length"]
@@ -64,6 +65,13 @@ class SalesforceIdField(models.CharField):
             return value  # left as is: the database check constraint rejects it with a clear name
 
 
+def concrete_field(model: type[models.Model], name: str) -> models.Field:
+    """`_meta.get_field` for a column's name: a concrete field, never a reverse relation."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field
+
+
 @models.CharField.register_lookup
 class AnyOf(models.Lookup):
     """`field__any_of=ids`: `field = ANY(%s)`, the values bound as one array parameter.
@@ -76,7 +84,10 @@ class AnyOf(models.Lookup):
     lookup_name = "any_of"
     prepare_rhs = False
 
-    def get_db_prep_lookup(self, value: Any, connection: Any) -> tuple[str, list[Any]]:
+    # django-stubs types the parameters as scalars; the one parameter here is an array.
+    def get_db_prep_lookup(  # type: ignore[override]
+        self, value: Any, connection: Any
+    ) -> tuple[str, list[Any]]:
         return "%s", [list(value)]
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:

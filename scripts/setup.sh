@@ -26,3 +26,8 @@ bash scripts/ensure_services.sh
 # Migrating needs no secret: without DEBUG or SECRET_KEY in the environment (`make setup`,
 # `make bench`), load the settings in their local-development form.
 DEBUG=${DEBUG:-1} "$VENV/bin/python" manage.py migrate --noinput -v 0
+# Static files for the deploy configuration (WhiteNoise serves them under hashed, compressed
+# names; DEBUG=1 serves them from the apps). Collecting reads no secret, so a placeholder lets
+# `make demo`, `make test` and a fresh deploy run it before any SECRET_KEY exists.
+DEBUG=0 SECRET_KEY=${SECRET_KEY:-collectstatic-reads-no-secret} \
+  "$VENV/bin/python" manage.py collectstatic --noinput -v 0

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# README command 2: lint, the migrations check, then the whole pytest suite (browser and fault
-# suites included). pytest's exit 5 (no tests collected) is a failure, not a success.
+# README command 2: lint, type check, the migrations check, then the whole pytest suite (browser
+# and fault suites included). pytest's exit 5 (no tests collected) is a failure, not a success.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DEBUG=1
@@ -11,6 +11,8 @@ bash scripts/setup.sh || exit 1
 
 echo "== ruff"
 "$VENV/bin/ruff" check . || exit 1
+echo "== mypy"
+"$VENV/bin/mypy" || exit 1
 echo "== makemigrations --check"
 "$VENV/bin/python" manage.py makemigrations --check --dry-run || exit 1
 echo "== pytest"

@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.users",
     "tests.fixtures.browser",
     "tests.fixtures.sync",
+    "tests.fixtures.routes",
 ]
 
 

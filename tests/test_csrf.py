@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from accounts.models import Account, Contact, PersonConversion
 from marketo_sync.sync.models import SyncError, SyncState
-from tests.accounts.test_admin import account_form, contact_form
-from tests.test_security import ROUTES, TOKEN_API, concrete
+from tests.helpers.admin_forms import account_form, contact_form
+from tests.helpers.routes import ROUTES, TOKEN_API, concrete
 
 pytestmark = [pytest.mark.django_db, pytest.mark.security]
 

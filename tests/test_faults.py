@@ -1,7 +1,6 @@
 """The bad day: hostile records, dropped databases, a Redis restart, races, secrets, alerts."""
 
 import logging
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from marketo_sync.salesforce import client as client_module
 from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.models import SyncError, SyncRun
 from tests.fixtures.workers import ROOT, child_environment, run_manage
+from tests.helpers.network import free_port
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -108,12 +108,6 @@ class psql:
         self.connection.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_until_a_page_is_committed(timeout: float = 60.0) -> None:
     """A loaded machine may take seconds to start a worker; wait for its first page instead."""
     deadline = time.monotonic() + timeout
@@ -148,7 +142,7 @@ def test_redis_restarted_mid_cycle_then_the_next_cycle_converges(sandbox, tmp_pa
         assert "two cycles never write at once" in interrupted.error
         assert not SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exists()
         time.sleep(0.5)
-        again = run_manage("sync_sfdc", **env)
+        again = run_manage("sync_sfdc", timeout=300, **env)
         assert again.returncode == 0, again.stdout + again.stderr
     finally:
         redis.kill()
@@ -180,7 +174,11 @@ def test_a_local_edit_racing_a_sync_gives_one_whole_result(sandbox, admin_user, 
         editor = threading.Thread(target=hold_row_then_edit)
         editor.start()
         holding.wait(5)
-        syncer = threading.Thread(target=lambda: (sync_cycle(), connection.close()))
+        def sync_then_disconnect() -> None:
+            sync_cycle()
+            connection.close()
+
+        syncer = threading.Thread(target=sync_then_disconnect)
         syncer.start()
         time.sleep(0.5)
         release.set()
@@ -244,4 +242,4 @@ def test_admins_are_emailed_when_a_cycle_fails_and_not_when_it_succeeds(sandbox,
     assert message.to == ["ops@example.com"]
     assert "failed" in message.subject.lower()
     assert "invalid_client" in message.body
-    assert "a-rotated-secret-value" not in message.body + message.subject
+    assert "a-rotated-secret-value" not in f"{message.body}{message.subject}"

@@ -42,7 +42,7 @@ def module_name(path: Path) -> str:
 def imported_names(source: str, module: str, is_package: bool = False) -> set[str]:
     """Every module an import statement names: `from a import b` gives `a` and `a.b`."""
     package = module if is_package else module.rpartition(".")[0]
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)

@@ -7,70 +7,19 @@ follows from the Marketers group's permissions; any other view must say so in `C
 test fails. A superuser never meets a server error. Ids in the URLs are those of real records.
 """
 
-import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import django_rq
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
-from django.urls import URLPattern, URLResolver, get_resolver
-from django.utils import timezone
-from rq import Queue
-from rq.job import JobStatus
 
-from accounts.models import Account, Contact, Opportunity, PersonConversion, SalesforceUser
-from activities.models import Activity
-from marketo_sync.sync.models import SyncError, SyncRun
+from accounts.models import Account, Contact, Opportunity
+from accounts.services import marketers_group_ensure
+from marketo_sync.sync.models import SyncError
+from tests.helpers.routes import ROUTES, TOKEN_API
 
 pytestmark = [pytest.mark.django_db, pytest.mark.security]
-
-# Reachable without a staff login, on purpose.
-PUBLIC = {"admin/login/", "admin/logout/", "healthz/"}
-
-PLACEHOLDERS = {
-    "queue_index": "0",
-    "connection_index": "0",
-    "scheduler_index": "0",
-    "result_id": "result",
-    "scheduler_name": "scheduler",
-    "cron_job_name": "cron",
-    "token": "notTheToken",
-    "url": "does-not-exist/",
-}
-ID_PARAMETERS = ("object_id", "pk", "id")
-# django-rq's statistics API answers 401 (a bearer token) instead of the login redirect.
-TOKEN_API = {
-    "admin/django_rq/dashboard/^stats.json/?$",
-    "admin/django_rq/dashboard/^stats.json/(?P<token>[\\w]+)?/?$",
-}
-
-
-def walk(patterns: list, prefix: str = "") -> Iterator[str]:
-    for pattern in patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            yield from walk(pattern.url_patterns, route)
-        elif isinstance(pattern, URLPattern):
-            yield route
-
-
-def expand(route: str) -> list[str]:
-    """The admin's app index route (`(?P<app_label>auth|accounts|...)`) once per app."""
-    match = re.search(r"\(\?P<app_label>([\w|]+)\)", route)
-    if match is None:
-        return [route]
-    return [route.replace(match.group(0), label) for label in match.group(1).split("|")]
-
-
-ROUTES = sorted(
-    {expanded for route in walk(get_resolver().url_patterns) for expanded in expand(route)}
-    - PUBLIC
-)
 
 
 @dataclass(frozen=True)
@@ -79,7 +28,6 @@ class Expect:
 
     get: int
     post: int | None = None
-    ids: type[Model] | None = None  # whose primary key fills the route's id parameter
 
 
 # Views other than a ModelAdmin's standard pages: what the marketer gets, written down.
@@ -89,17 +37,18 @@ CUSTOM = {
     "admin/password_change/done/": Expect(200),
     "admin/autocomplete/": Expect(403),
     "admin/jsi18n/": Expect(200),
-    "admin/r/<path:content_type_id>/<path:object_id>/": Expect(404, ids=Account),
+    "admin/r/<path:content_type_id>/<path:object_id>/": Expect(404),
     "admin/auth/user/<id>/password/": Expect(403, 403),
     "admin/^accounts/$": Expect(200),
     "admin/^activities/$": Expect(200),
     "admin/^sync/$": Expect(200),
     "admin/^auth/$": Expect(404),  # no permission in the app: Django's app index says 404
     "admin/^django_rq/$": Expect(404),
+    "admin/^axes/$": Expect(404),
     "admin/accounts/account/add/": Expect(302, 302),  # redirected with "Convert Person is..."
     "admin/accounts/account/local-edits/": Expect(200),
     "admin/accounts/contact/<int:pk>/convert/": Expect(403, 403),
-    "admin/accounts/contact/conversions/<int:pk>/retry/": Expect(405, 403, ids=PersonConversion),
+    "admin/accounts/contact/conversions/<int:pk>/retry/": Expect(405, 403),
     "admin/sync/syncrun/status/": Expect(200),
     "admin/sync/syncrun/status/sync-now/": Expect(405, 403),
     "admin/sync/syncrun/status/pause/": Expect(405, 403),
@@ -149,81 +98,6 @@ def marketer_expectation(route: str, marketer) -> Expect:
         ),
         "<path:object_id>/": Expect(302, 302),  # the admin's redirect to .../change/
     }[page]
-
-
-@pytest.fixture
-def records(marketer) -> dict[type[Model], Model]:
-    """One real row per model a URL can name."""
-    owner = SalesforceUser.objects.create(sfdc_id="0059000000B98deAAB", name="Owner")
-    account = Account.objects.create(sfdc_id="0019000000B98deAAB", name="Blue Harbor")
-    lead = Contact.objects.create(
-        last_name="Lead", sfdc_lead_id="00Q9000000B98deEAB", company="Blue", owner=owner
-    )
-    run = SyncRun.objects.create(mode="incremental", status="success", started_at=timezone.now())
-    return {
-        get_user_model(): get_user_model().objects.create_user("someone", password="pw-1-abc"),
-        Group: Group.objects.get(name="Marketers"),
-        SalesforceUser: owner,
-        Account: account,
-        Contact: lead,
-        Opportunity: Opportunity.objects.create(
-            sfdc_id="0069000000B98deAAB", name="Deal", stage="Prospecting", account=account
-        ),
-        Activity: Activity.objects.create(
-            contact=lead, activity_type="change_data_value", attribute="Industry",
-            source="sfdc_sync", created_at=timezone.now(),
-        ),
-        SyncRun: run,
-        SyncError: SyncError.objects.create(
-            object_name="Account", sfdc_id="0019000000B98deAAB", message="bad", run=run
-        ),
-        PersonConversion: PersonConversion.objects.create(
-            person=lead, idempotency_key="security-test", status="failed"
-        ),
-    }
-
-
-@pytest.fixture
-def queue_values(clean_redis) -> dict[str, str]:
-    """A failed job on the first queue and a registered worker, for the dashboard's detail pages.
-
-    Failed, so that requeue (which only takes failed jobs) has something to act on.
-    """
-    queue = Queue("default", connection=clean_redis)  # plain RQ: enqueued now, not on commit
-    job = queue.enqueue("marketo_sync.sync.jobs.tick")
-    queue.remove(job)
-    job.set_status(JobStatus.FAILED)
-    queue.failed_job_registry.add(job, exc_string="failed for the test")
-    worker = django_rq.get_worker("default", name="security-test-worker")
-    worker.register_birth()
-    return {"job_id": job.id, "key": worker.key}
-
-
-def concrete(route: str, records: dict[type[Model], Model], values: dict[str, str]) -> str:
-    """A requestable path for a route: ids of real records, every other parameter filled in."""
-    expect = CUSTOM.get(route)
-    owner = (expect and expect.ids) or ids_owner(route)
-    values = {**PLACEHOLDERS, **values}
-    if owner in records:
-        values.update(dict.fromkeys(ID_PARAMETERS, str(records[owner].pk)))
-        values["content_type_id"] = str(ContentType.objects.get_for_model(owner).pk)
-    path = re.sub(r"\(\?P<(\w+)>[^)]*\)\??", lambda m: values.get(m.group(1), "1"), route)
-    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values.get(m.group(1), "1"), path)
-    path = path.replace("^", "").replace("$", "").replace("/?", "/").replace("\\", "")
-    return "/" + path
-
-
-def ids_owner(route: str) -> type[Model] | None:
-    """The model whose admin the route lives under: an id in it is that model's."""
-    for model in admin.site._registry:
-        if route.startswith(f"admin/{model._meta.app_label}/{model._meta.model_name}/"):
-            return model
-    return None
-
-
-@pytest.fixture
-def path_for(records, queue_values) -> Callable[[str], str]:
-    return lambda route: concrete(route, records, queue_values)
 
 
 @pytest.fixture(autouse=True)
@@ -312,3 +186,196 @@ def test_superusers_never_meet_a_server_error(admin_client, path_for, route):
 
 def test_superusers_keep_the_queue_dashboard(admin_client):
     assert admin_client.get("/admin/django_rq/dashboard/").status_code == 200
+
+
+# Who may dismiss a sync error (stop retrying a record): its own permission, not "Sync now".
+DISMISS_MATRIX = {
+    "marketer": ((), False),
+    "operator with Sync now and Pause": (("sync.run_sync", "sync.pause_sync"), False),
+    "Marketing operations": (("sync.dismiss_syncerror",), True),
+}
+
+
+@pytest.mark.parametrize("who", DISMISS_MATRIX)
+def test_only_the_dismiss_permission_dismisses_sync_errors(staff_client, records, who):
+    permissions, allowed = DISMISS_MATRIX[who]
+    user_client = staff_client(*permissions)
+    get_user_model().objects.latest("pk").groups.add(marketers_group_ensure())
+    error = records[SyncError]
+    changelist = "/admin/sync/syncerror/"
+    offered = 'value="dismiss"' in user_client.get(changelist).content.decode()
+    user_client.post(changelist, {"action": "dismiss", "_selected_action": [error.pk]})
+    error.refresh_from_db()
+    assert (offered, error.dismissed) == (allowed, allowed)
+
+
+# Values an attacker or a mangled link puts in a parameter: none may give a server error, and
+# those PostgreSQL cannot store are refused with 400 before a query is made.
+HOSTILE = {
+    "NUL": "%00",
+    "NUL inside": "Bank%00ing",
+    "lone surrogate": "%ED%A0%80",
+    "lone low surrogate": "x%ED%B0%80",
+    "10 KB": "x" * 10240,
+    "negative": "-1",
+    "huge": "9" * 30,
+    "huge negative": "-" + "9" * 30,
+    "malformed date": "2024-13-45",
+    "malformed datetime": "2024-02-30%2025:61:00",
+}
+UNSTORABLE = {"NUL", "NUL inside"}
+ALWAYS_SWEPT = ("q", "o", "p", "_to_field", "_popup", "_changelist_filters")
+
+
+def changelist_parameters(admin_client, url: str) -> set[str]:
+    """Every parameter the changelist reads: its filters', date hierarchy's, the standard ones."""
+    response = admin_client.get(url)
+    assert response.status_code == 200, url
+    names = set(ALWAYS_SWEPT)
+    changelist = (getattr(response, "context_data", None) or {}).get("cl")
+    if changelist is not None:
+        for spec in changelist.filter_specs:
+            names.update(spec.expected_parameters())
+        if changelist.date_hierarchy:
+            field = changelist.date_hierarchy
+            names.update(f"{field}__{part}" for part in ("year", "month", "day"))
+    return names
+
+
+def first_action(admin_client, url: str) -> str | None:
+    response = admin_client.get(url)
+    form = (getattr(response, "context_data", None) or {}).get("action_form")
+    choices = [value for value, _ in form.fields["action"].choices if value] if form else []
+    return choices[0] if choices else None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "model", list(admin.site._registry), ids=lambda model: model._meta.label_lower
+)
+def test_no_admin_page_answers_a_hostile_value_with_a_server_error(admin_client, records, model):
+    opts = model._meta
+    changelist = f"/admin/{opts.app_label}/{opts.model_name}/"
+    parameters = changelist_parameters(admin_client, changelist)
+    action = first_action(admin_client, changelist)
+    record = records.get(model)
+    change = f"{changelist}{record.pk}/change/" if record is not None else None
+    for name, value in HOSTILE.items():
+        requests = [("GET", f"{changelist}?{parameter}={value}") for parameter in parameters]
+        requests.append(("GET", f"{changelist}{value}/change/"))
+        requests.append(("GET", f"{changelist}{value}/history/"))
+        if change:
+            requests += [("GET", f"{change}?{parameter}={value}") for parameter in ALWAYS_SWEPT]
+        for method, url in requests:
+            response = admin_client.get(url)
+            assert response.status_code < 500, (method, url[:200], response.status_code)
+            if name in UNSTORABLE and "?" in url:
+                assert response.status_code == 400, (url[:200], response.status_code)
+        if action:
+            response = admin_client.post(
+                changelist, f"action={action}&index=0&_selected_action={value}",
+                content_type="application/x-www-form-urlencoded",
+            )
+            assert response.status_code < 500, ("POST", changelist, value[:50])
+
+
+@pytest.mark.parametrize("selected", ["abc", "1.5", "%00"])
+def test_a_selected_action_id_that_is_not_an_id_answers_400(admin_client, records, selected):
+    response = admin_client.post(
+        "/admin/accounts/account/",
+        f"action=resync_selected&index=0&_selected_action={selected}",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400
+    assert 'id="site-name"' in response.content.decode()  # the admin's own layout
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/admin/accounts/account/?industry=%00", "/admin/sync/syncrun/?mode__exact=%00",
+     "/admin/accounts/contact/?q=a%00b", "/admin/activities/activity/?o=%00"],
+)
+def test_a_nul_in_a_filter_answers_400_in_the_admin_layout(admin_client, url):
+    response = admin_client.get(url)
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert 'id="site-name"' in body and "DATABASE_URL" not in body
+
+
+def test_the_policy_allows_nothing_inline_but_on_the_queue_dashboard(admin_client, client):
+    for response in (client.get("/admin/login/"), admin_client.get("/admin/accounts/account/")):
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self';" in policy and "unsafe-inline" not in policy
+        assert "frame-ancestors 'none'" in policy
+    dashboard = admin_client.get("/admin/django_rq/dashboard/")["Content-Security-Policy"]
+    assert "script-src 'self' 'unsafe-inline'" in dashboard
+
+
+# Refusals that come from Django's own code with no permission to name.
+UNNAMED_REFUSALS = {"admin/autocomplete/", "admin/auth/user/<id>/password/"}
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_every_refusal_is_an_admin_page_naming_the_missing_permission(
+    marketer_client, marketer, path_for, route
+):
+    expect = marketer_expectation(route, marketer)
+    path = path_for(route)
+    for method, status in (("get", expect.get), ("post", expect.post)):
+        if status != 403:
+            continue
+        body = getattr(marketer_client, method)(path).content.decode()
+        assert 'id="site-name"' in body and 'id="permission-denied"' in body, (method, path)
+        if route not in UNNAMED_REFUSALS:
+            assert "You need the permission “" in body, (method, path)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "sentence"),
+    [
+        ("get", "/admin/accounts/contact/{lead}/convert/",
+         "“Can run Convert Person (creates records in Salesforce)” (accounts.convert_person)"),
+        ("post", "/admin/sync/syncrun/status/sync-now/",
+         "“Can start a Salesforce sync now” (sync.run_sync)"),
+        ("get", "/admin/accounts/account/{account}/delete/",
+         "“Can delete account” (accounts.delete_account)"),
+        ("post", "/admin/accounts/opportunity/{opportunity}/change/",
+         "“Can change opportunity” (accounts.change_opportunity)"),
+        ("get", "/admin/auth/user/", "“Can view user” (auth.view_user)"),
+        ("get", "/admin/django_rq/dashboard/", "“Access admin page” (django_rq.admin)"),
+    ],
+)
+def test_the_refusal_says_which_permission_is_missing(
+    marketer_client, records, method, path, sentence
+):
+    path = path.format(
+        lead=records[Contact].pk, account=records[Account].pk,
+        opportunity=records[Opportunity].pk,
+    )
+    response = getattr(marketer_client, method)(path)
+    assert response.status_code == 403
+    assert f"You need the permission {sentence} for this page." in response.content.decode()
+
+
+# The parameters the project's own views read, besides the changelists' (swept above).
+PROJECT_PARAMETERS = ("p", "q", "o", "contacts_page", "timeline_page", "next", "_popup")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("route", ROUTES)
+def test_no_admin_url_answers_a_hostile_value_with_a_server_error(admin_client, path_for, route):
+    path = path_for(route)
+    for name, value in HOSTILE.items():
+        query = "&".join(f"{parameter}={value}" for parameter in PROJECT_PARAMETERS)
+        for method in ("get", "post"):
+            response = getattr(admin_client, method)(f"{path}?{query}")
+            assert response.status_code < 500, (method, path, name, response.status_code)
+            if name in UNSTORABLE and path.startswith("/admin/"):
+                assert response.status_code == 400, (method, path, name, response.status_code)
+
+
+@pytest.mark.parametrize("action", ["delete", "requeue"])
+def test_a_job_gone_from_the_queue_answers_404_not_500(admin_client, queue_values, action):
+    path = f"/admin/django_rq/dashboard/queues/0/{queue_values['job_id']}/{action}/"
+    assert admin_client.post(path, {"post": "yes"}).status_code < 400
+    assert admin_client.post(path, {"post": "yes"}).status_code in (400, 404)

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
-from accounts.services import marketers_group_ensure
+from accounts.services import marketers_group_ensure, marketing_operations_group_ensure
 
 MANAGE_PY = str(settings.BASE_DIR / "manage.py")
 DEMO_DATA_DIR = settings.BASE_DIR / "var" / "sandbox" / "demo"
@@ -38,13 +38,15 @@ class DemoLogin:
 
 DEMO_ADMIN = DemoLogin("admin", "admin", "admin-demo-password")
 DEMO_MARKETER = DemoLogin("marketer", "marketer", "marketer-demo-password")
+DEMO_OPS = DemoLogin("ops", "ops", "ops-demo-password")
 
 
 def demo_users_ensure() -> list[DemoLogin]:
-    """Create (or reset the passwords of) the demo admin and the demo marketer.
+    """Create (or reset the passwords of) the demo admin, marketer and marketing operator.
 
     The demo marketer is a Marketer who may also press "Sync now", so the newcomer can watch a
-    Salesforce change arrive without waiting for the schedule.
+    Salesforce change arrive without waiting for the schedule. The operator is a Marketer in
+    "Marketing operations" too: Convert Person and dismissing sync errors.
     """
     user_model = get_user_model()
     admin, _ = user_model.objects.get_or_create(username=DEMO_ADMIN.username)
@@ -61,7 +63,14 @@ def demo_users_ensure() -> list[DemoLogin]:
     marketer.user_permissions.add(
         Permission.objects.get(content_type__app_label="sync", codename="run_sync")
     )
-    return [DEMO_ADMIN, DEMO_MARKETER]
+
+    ops, _ = user_model.objects.get_or_create(username=DEMO_OPS.username)
+    ops.is_staff = True
+    ops.is_superuser = False
+    ops.set_password(DEMO_OPS.password)
+    ops.save()
+    ops.groups.add(marketers_group_ensure(), marketing_operations_group_ensure())
+    return [DEMO_ADMIN, DEMO_MARKETER, DEMO_OPS]
 
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>

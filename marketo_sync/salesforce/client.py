@@ -14,7 +14,8 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -345,7 +346,7 @@ class SalesforceClient:
 
     def query_pages(
         self, soql: str, include_deleted: bool = True, batch_size: int = 2000
-    ) -> Iterator[dict]:
+    ) -> Generator[dict, None, None]:
         """Yield raw result pages (`totalSize`, `records`, ...) of a query."""
         headers = {"Sforce-Query-Options": f"batchSize={batch_size}"}
         page = self.call(
@@ -353,9 +354,13 @@ class SalesforceClient:
         )
         yield page
         while not page.get("done", True):
-            next_url = page["nextRecordsUrl"]
             page = self.call(
-                lambda sf, url=next_url: sf.query_more(url, identifier_is_url=True, headers=headers)
+                partial(
+                    Salesforce.query_more,
+                    next_records_identifier=page["nextRecordsUrl"],
+                    identifier_is_url=True,
+                    headers=headers,
+                )
             )
             yield page
 

@@ -4,10 +4,11 @@ call of the partner API, plus the look-ups a safe retry needs.
 
 from dataclasses import dataclass
 from datetime import datetime
+from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
-from simple_salesforce import Salesforce
+from simple_salesforce import Salesforce, SFType
 from simple_salesforce.format import format_soql
 
 from marketo_sync.salesforce.client import SalesforceClient
@@ -54,7 +55,7 @@ def envelope(session_id: str, lead_id: str, options: ConvertOptions) -> bytes:
     ).encode()
 
 
-def text_of(node: object, name: str) -> str:
+def text_of(node: Element, name: str) -> str:
     found = node.find(f"{{{PARTNER}}}{name}")
     return (found.text or "") if found is not None else ""
 
@@ -124,7 +125,11 @@ def lead_find_or_create(client: SalesforceClient, fields: dict, since: datetime)
 
     def find_or_create(sf: Salesforce) -> str:
         records = sf.query(soql)["records"]
-        return records[0]["Id"] if records else sf.Lead.create(fields)["id"]
+        if records:
+            return records[0]["Id"]
+        lead = sf.Lead
+        assert isinstance(lead, SFType)  # only `bulk` and `bulk2` name the bulk handlers
+        return lead.create(fields)["id"]
 
     return client.call(find_or_create)
 

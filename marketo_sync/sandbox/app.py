@@ -18,9 +18,10 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
@@ -138,7 +139,7 @@ class SandboxApp:
 
     def _route_table(self) -> None:
         data = r"^/services/data/v(?P<version>\d+\.\d)"
-        table = [
+        table: list[tuple[str, str, Callable, str]] = [
             ("POST", r"^/services/oauth2/token/?$", self.token, "token"),
             ("GET", r"^/services/data/?$", self.versions, "versions"),
             ("GET", data + r"/?$", self.resources, "resources"),
@@ -171,7 +172,7 @@ class SandboxApp:
         ]
         self.routes = [(m, re.compile(p), h, k) for m, p, h, k in table]
 
-    def __call__(self, environ: dict, start_response: Callable) -> Iterator[bytes]:
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request = Request(environ)
         try:
             response = self.dispatch(request)
@@ -279,12 +280,13 @@ class SandboxApp:
     def authenticate(self, request: Request, soap: bool) -> None:
         token = soap_session_id(request) if soap else bearer_token(request)
         now = time.monotonic()
+        key = token or ""
         with self.lock:
-            last = self.sessions.get(token or "")
+            last = self.sessions.get(key)
             if last is None or now - last > self.session_timeout:
-                self.sessions.pop(token or "", None)
+                self.sessions.pop(key, None)
                 raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
-            self.sessions[token] = now
+            self.sessions[key] = now
 
     def charge_api_call(self) -> None:
         if not self.usage.charge():
@@ -475,7 +477,7 @@ class SandboxApp:
                 if status >= 300:
                     failed = True
                 else:
-                    references[reference] = result or {}
+                    references[reference] = result if isinstance(result, dict) else {}
                 responses.append({"body": result, "httpHeaders": {}, "httpStatusCode": status,
                                   "referenceId": reference})
             if failed and all_or_none:
@@ -567,6 +569,7 @@ class SandboxApp:
         result = self.store.snapshot(compiled)
         if compiled.is_count:
             return json_response({"totalSize": result, "done": True, "records": []})
+        assert isinstance(result, list)  # row ids, since the query is no COUNT()
         locator = encode_id("01g", self.store.take_numbers("next_locator"))
         cursor = Cursor(compiled, result, version)
         with self.lock:
@@ -617,8 +620,10 @@ class SandboxApp:
         if compiled.is_count:
             raise ApiError(400, "INVALIDJOB", "Aggregate queries are not supported")
         job_id = encode_id("750", self.store.take_numbers("next_job"))
+        rowids = self.store.snapshot(compiled)
+        assert isinstance(rowids, list)  # row ids, since the query is no COUNT()
         job = BulkJob(
-            job_id, operation, compiled.sobject.name, compiled, self.store.snapshot(compiled),
+            job_id, operation, compiled.sobject.name, compiled, rowids,
             format_datetime(to_millis(datetime.now(UTC))) or "",
         )
         with self.lock:
@@ -697,7 +702,7 @@ class SandboxApp:
             raise ApiError(500, "INVALID_OPERATION", "Only convertLead is supported here")
         results = []
         for item in converts:
-            def value(name: str, node: object = item) -> str | None:
+            def value(name: str, node: Element = item) -> str | None:
                 found = node.find(f"{{{SOAP_NS}}}{name}")
                 return found.text if found is not None and found.text else None
 
@@ -925,6 +930,7 @@ def shape_record(compiled: Compiled, row: tuple, version: str) -> dict:
             position += 1
             continue
         lookup = compiled.sobject.relationship(path[0])
+        assert lookup is not None and lookup.reference_to is not None  # resolved when compiled
         parent_value, parent_id = row[position], row[position + 1]
         position += 2
         key = lookup.relationship

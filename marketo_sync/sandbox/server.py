@@ -9,6 +9,7 @@ import os
 import ssl
 import threading
 from pathlib import Path
+from typing import Any
 
 import trustme
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -17,6 +18,19 @@ from marketo_sync.sandbox.app import SandboxApp
 from marketo_sync.sandbox.seed import seed_org
 from marketo_sync.sandbox.store import Store
 from marketo_sync.sandbox.usage import DEFAULT_API_LIMIT
+
+
+class HandshakeInHandlerContext(ssl.SSLContext):
+    """TLS handshakes happen in each connection's handler thread, on its first read.
+
+    werkzeug wraps the listening socket, whose `accept()` would otherwise run the handshake in
+    the one serving thread: a client that connects and then sends nothing (a stopped process,
+    a slow link) would block every other client of the org.
+    """
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        kwargs["do_handshake_on_connect"] = False
+        return super().wrap_socket(*args, **kwargs)
 
 
 class SandboxServer:
@@ -56,7 +70,7 @@ class SandboxServer:
     def _ssl_context(self) -> ssl.SSLContext:
         authority = trustme.CA(organization_name="marketo-sync sandbox")
         authority.cert_pem.write_to_path(str(self.ca_path))
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context = HandshakeInHandlerContext(ssl.PROTOCOL_TLS_SERVER)
         authority.issue_cert("127.0.0.1", "localhost").configure_cert(context)
         return context
 
@@ -70,7 +84,7 @@ class SandboxServer:
     def start(self) -> "SandboxServer":
         """Serve in a background thread (tests, benchmarks)."""
         self.bind()
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
         return self
 

@@ -6,6 +6,7 @@ INVALID_TYPE, ...), never a Python traceback.
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, VisitError
@@ -74,7 +75,7 @@ class SoqlError(Exception):
 @dataclass(frozen=True)
 class Literal:
     kind: str  # string | datetime | date | number | boolean | null
-    value: object
+    value: Any  # str, datetime, date, int or float, bool or None: its type follows `kind`
 
 
 @dataclass
@@ -82,7 +83,7 @@ class Query:
     object_name: str
     paths: list[tuple[str, ...]]
     is_count: bool
-    where: object | None
+    where: tuple | None
     order: list[tuple[tuple[str, ...], bool, str | None]]
     limit: int | None
     offset: int | None

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from marketo_sync.salesforce.ids import InvalidSalesforceId, checksum_suffix, normalize_sfdc_id
 from marketo_sync.sandbox.schema import (
@@ -51,7 +52,7 @@ class RecordError(Exception):
         self.fields = fields or []
 
     def as_json(self, code_key: str = "errorCode") -> dict:
-        body = {"message": self.message, code_key: self.code}
+        body: dict[str, object] = {"message": self.message, code_key: self.code}
         if self.fields:
             body["fields"] = self.fields
         return body
@@ -87,7 +88,7 @@ def canonical_id(value: str) -> str:
         return value
 
 
-def api_value(spec: Field, raw: object) -> object:
+def api_value(spec: Field, raw: int | float | str | bytes | None) -> object:
     """Stored value → JSON value (booleans, datetimes, numbers as Salesforce sends them)."""
     if raw is None:
         return False if spec.type == "boolean" else None
@@ -142,7 +143,8 @@ class Store:
 
     # -- meta, ids and the clock -------------------------------------------------------------
 
-    def meta(self, key: str, default: object = None) -> object:
+    def meta(self, key: str, default: Any = None) -> Any:
+        """A value as it was stored: its type is the caller's to know."""
         with self.lock:
             row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
             return default if row is None else row[0]
@@ -205,7 +207,7 @@ class Store:
         stored = self.raw(obj, record_id)
         if stored is None:
             return None
-        body = {"attributes": attributes(obj.name, record_id, version)}
+        body: dict[str, object] = {"attributes": attributes(obj.name, record_id, version)}
         body.update({f.name: api_value(f, stored[f.name]) for f in obj.fields})
         return body
 
@@ -232,13 +234,13 @@ class Store:
         if not rowids:
             return []
         select = ['t."Id"']
-        for path, _ in compiled.columns:
+        for path, spec in compiled.columns:
             if len(path) == 1:
-                select.append(f't."{compiled.sobject.field(path[0]).name}"')
+                select.append(f't."{spec.name}"')
             else:
                 lookup = compiled.sobject.relationship(path[0])
-                parent = sobject(lookup.reference_to)
-                select.append(f'j_{lookup.relationship}."{parent.field(path[1]).name}"')
+                assert lookup is not None  # resolved when the query compiled
+                select.append(f'j_{lookup.relationship}."{spec.name}"')
                 select.append(f'j_{lookup.relationship}."Id"')
         marks = ",".join("?" * len(rowids))
         sql = (

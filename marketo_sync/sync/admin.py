@@ -3,21 +3,28 @@
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.db.models import Sum
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db.models import QuerySet, Sum
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
 from marketo_sync.csv_export import csv_response
+from marketo_sync.forbidden import MissingPermission
 from marketo_sync.sync.charts import backlog_chart_svg, runs_chart_svg
 from marketo_sync.sync.models import SyncError, SyncRun
-from marketo_sync.sync.selectors import accounts_skipped_by_activity_limit
+from marketo_sync.sync.selectors import (
+    accounts_skipped_by_activity_limit,
+    local_record_admin_target,
+    pause_description,
+    sync_errors_with_local_records,
+    sync_pause_record,
+)
 from marketo_sync.sync.services import (
     backlog_estimates,
     backlog_history,
@@ -79,7 +86,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def status_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
-            raise PermissionDenied
+            raise MissingPermission("sync.view_syncrun")
         status = sync_status()
         cycles = list(SyncRun.objects.filter(object_name="").order_by("-started_at")[:30])
         context = {
@@ -89,6 +96,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "status": status,
             "api_remaining": api_remaining(status),
             "recent": cycles_summary(),
+            "activity_contact_limit": f"{settings.ACTIVITY_CONTACT_LIMIT:,}",
             "open_errors": SyncError.objects.filter(dismissed=False, resolved_at=None).count(),
             "cycles": cycles,
             "chart": runs_chart_svg(list(reversed(cycles))),
@@ -102,7 +110,14 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def sync_now_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("sync.run_sync"):
-            raise PermissionDenied
+            raise MissingPermission("sync.run_sync")
+        pause = sync_pause_record()
+        if pause is not None:
+            self.message_user(
+                request, f"The sync is {pause_description(pause)}: resume it first.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:sync_status"))
         job_id = sync_enqueue_cycle(requested_by=request.user)
         if job_id:
             self.message_user(request, "A sync cycle was queued; refresh to follow it.")
@@ -113,9 +128,9 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def pause_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("sync.pause_sync"):
-            raise PermissionDenied
+            raise MissingPermission("sync.pause_sync")
         paused = request.POST.get("paused") == "1"
-        sync_set_paused(paused=paused, reason=f"paused by {request.user}" if paused else "")
+        sync_set_paused(paused=paused, by=request.user.get_username())
         self.message_user(request, "Sync paused." if paused else "Sync resumed.")
         return HttpResponseRedirect(reverse("admin:sync_status"))
 
@@ -123,9 +138,21 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(SyncError)
 class SyncErrorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
-        "last_seen_at", "object_name", "sfdc_id", "message", "attempts", "next_try_at",
-        "resolved_at", "dismissed",
+        "last_seen_at", "object_name", "sfdc_id", "local_record", "message", "attempts",
+        "next_try_at", "resolved_at", "dismissed",
     )
+    readonly_fields = ("local_record",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return sync_errors_with_local_records(super().get_queryset(request))
+
+    @admin.display(description="Local record")
+    def local_record(self, obj: SyncError) -> str:
+        target = local_record_admin_target(obj)
+        if target is None:
+            return "Not in the local copy"
+        url_name, pk = target
+        return format_html('<a href="{}">Open</a>', reverse(url_name, args=[pk]))
     list_filter = ("object_name", "dismissed", ("resolved_at", admin.EmptyFieldListFilter))
     search_fields = ("sfdc_id", "message")
     actions = ("dismiss", "export_csv")
@@ -133,7 +160,8 @@ class SyncErrorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
 
     def has_dismiss_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("sync.run_sync")
+        """Its own permission: giving up on a record is not the same trust as "Sync now"."""
+        return request.user.has_perm("sync.dismiss_syncerror")
 
     @admin.action(description="Dismiss (stop retrying)", permissions=["dismiss"])
     def dismiss(self, request: HttpRequest, queryset: Any) -> None:
@@ -141,7 +169,7 @@ class SyncErrorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"{count} error(s) dismissed.")
 
     @admin.action(description="Export selected as CSV", permissions=["view"])
-    def export_csv(self, request: HttpRequest, queryset: Any) -> HttpResponse:
+    def export_csv(self, request: HttpRequest, queryset: Any) -> HttpResponseBase:
         columns = ["object_name", "sfdc_id", "message", "attempts", "first_seen_at",
                    "last_seen_at", "next_try_at", "resolved_at", "dismissed", "run_id"]
         return csv_response(

@@ -26,14 +26,35 @@ def runs_chart_svg(runs: list[SyncRun]) -> SafeString:
         ))
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" '
-        'aria-label="Records per sync cycle"><text x="{}" y="14" font-size="11">'
-        "max {} records</text>{}</svg>",
-        WIDTH, HEIGHT, PAD, peak,
+        'aria-label="Records per sync cycle">{}{}</svg>',
+        WIDTH, HEIGHT, chart_axes(peak, "records fetched", "sync cycles, oldest left"),
         format_html_join(
             "",
             '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>',
             bars,
         ),
+    )
+
+
+def chart_axes(peak: int, y_unit: str, x_unit: str) -> SafeString:
+    """Both axes with their units: y ticks at 0, half and the peak; x says what a step is."""
+    bottom, top = HEIGHT - PAD, PAD
+    ticks = format_html_join(
+        "",
+        '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#666"/>'
+        '<text x="{}" y="{}" font-size="10" text-anchor="end">{}</text>',
+        (
+            (PAD - 3, y, PAD, y, PAD - 5, y + 3, value)
+            for value, y in ((0, bottom), (peak // 2, (bottom + top) // 2), (peak, top))
+        ),
+    )
+    return format_html(
+        '<g class="axes"><line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#666"/>'
+        '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#666"/>{}'
+        '<text x="{}" y="12" font-size="11">{}</text>'
+        '<text x="{}" y="{}" font-size="11" text-anchor="end">{}</text></g>',
+        PAD, top, PAD, bottom, PAD, bottom, WIDTH - PAD, bottom, ticks,
+        PAD, y_unit, WIDTH - PAD, HEIGHT - 4, x_unit,
     )
 
 
@@ -69,11 +90,11 @@ def backlog_chart_svg(series: dict[str, list[tuple[int, int]]]) -> SafeString:
                 "</circle>",
                 ((x, y, colour, name, value) for x, y, value in coordinates),
             ),
-            PAD + index * 110, HEIGHT - 4, colour, name,
+            PAD + 10 + index * 90, PAD + 12, colour, name,
         ))
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" '
-        'aria-label="Backlog per object"><text x="{}" y="14" font-size="11">max {} records'
-        "</text>{}</svg>",
-        WIDTH, HEIGHT, PAD, peak, format_html_join("", "{}", ((shape,) for shape in shapes)),
+        'aria-label="Backlog per object">{}{}</svg>',
+        WIDTH, HEIGHT, chart_axes(peak, "records waiting", "incremental cycles, oldest left"),
+        format_html_join("", "{}", ((shape,) for shape in shapes)),
     )

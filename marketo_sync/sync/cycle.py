@@ -1,7 +1,10 @@
 """A sync cycle: every object in dependency order, one cycle at a time across all workers.
 
 The cycle holds a Redis lock that expires (a killed worker cannot block the next cycle for
-longer than the TTL) and is renewed by a heartbeat thread while the cycle lives.
+longer than the TTL) and is renewed by a heartbeat thread while the cycle lives. Taking it bumps
+the fence generation in PostgreSQL, which every write of the cycle checks in its own transaction
+(see `fence`): a worker whose lock expired under it cannot commit, whatever Redis says. A lock
+whose holder the database shows dead (killed on this machine) is broken at once.
 """
 
 import logging
@@ -14,7 +17,7 @@ from datetime import timedelta
 import django_rq
 from django.conf import settings
 from django.core.mail import mail_admins
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -24,6 +27,7 @@ from marketo_sync.faults import crashpoint
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.errors import SalesforceApiLimitReached
 from marketo_sync.sync.engine import SEEN_TABLE, ObjectSync, Page, mark_absent_as_deleted
+from marketo_sync.sync.fence import dead_holder_token, fence_advance, fenced
 from marketo_sync.sync.mapping import OBJECT_ORDER
 from marketo_sync.sync.models import SyncRun, SyncState
 from marketo_sync.sync.partitions import read_in_partitions
@@ -54,11 +58,15 @@ return 0
 
 
 class CycleLock:
-    """`SET NX EX` lock with a token, renewed while held; released only by its owner."""
+    """`SET NX EX` lock with a token, renewed while held; released only by its owner.
+
+    `generation` is the fence generation its acquisition started: the runs under it carry it.
+    """
 
     def __init__(self) -> None:
         self.redis = django_rq.get_connection("sync")
         self.token = uuid.uuid4().hex
+        self.generation: int | None = None
         self.ttl = settings.SYNC_LOCK_TTL_SECONDS
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -71,11 +79,27 @@ class CycleLock:
         self._release_script = self.redis.register_script(DELETE_IF_OWNER)
 
     def acquire(self) -> bool:
-        if not self.redis.set(LOCK_KEY, self.token, nx=True, ex=self.ttl):
+        if not self._set() and not self._break_dead_holder():
+            return False
+        self.generation = fence_advance(self.token)
+        if self.generation is None:
+            logger.warning("a former cycle stays stopped in the middle of a commit; not starting")
+            self.release()
             return False
         self._thread = threading.Thread(target=self._renew, name="sync-lock", daemon=True)
         self._thread.start()
         return True
+
+    def _set(self) -> bool:
+        return bool(self.redis.set(LOCK_KEY, self.token, nx=True, ex=self.ttl))
+
+    def _break_dead_holder(self) -> bool:
+        """Take the lock of a holder the database shows dead, only if it still holds it."""
+        token = dead_holder_token()
+        if token is None or not self._release_script(keys=[LOCK_KEY], args=[token]):
+            return False
+        logger.warning("the cycle lock's holder is dead (killed); its lock is broken")
+        return self._set()
 
     def _renew(self) -> None:
         while not self._stop.wait(self.ttl / 4):
@@ -96,7 +120,13 @@ class CycleLock:
 
 
 def cycle_lock_held() -> bool:
-    return bool(django_rq.get_connection("sync").exists(LOCK_KEY))
+    """A live holder has the lock (one the database shows dead does not count: it is broken
+    by the next cycle)."""
+    holder = django_rq.get_connection("sync").get(LOCK_KEY)
+    if holder is None:
+        return False
+    token = holder.decode() if isinstance(holder, bytes) else holder
+    return token != dead_holder_token()
 
 
 @contextmanager
@@ -113,8 +143,9 @@ def cycle_lock() -> Iterator[CycleLock | None]:
 
 def fail_dead_runs() -> int:
     """Call with the cycle lock held: no other cycle or maintenance run can be alive, so a run
-    still `running` belongs to a dead worker — except a re-sync of selected records, which runs
-    beside a cycle without the lock and is alive while its page heartbeat is fresh."""
+    still `running` belongs to a dead worker, or to one whose lock expired under it (paused),
+    whose writes the fence refuses from now on — except a re-sync of selected records, which
+    runs beside a cycle without the lock and is alive while its page heartbeat is fresh."""
     alive = timezone.now() - timedelta(seconds=settings.SYNC_LOCK_TTL_SECONDS)
     records_alive = Q(mode=SyncRun.Mode.RECORDS, heartbeat_at__gte=alive)
     failed = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).exclude(records_alive).update(
@@ -163,7 +194,8 @@ def sync_cycle(
         # A cycle whose objects all read in full (the first one, or --full) says so.
         all_full = set(modes.values()) == {SyncRun.Mode.FULL}
         cycle = run_start(
-            mode=SyncRun.Mode.FULL if all_full else SyncRun.Mode.INCREMENTAL, job_id=job_id
+            mode=SyncRun.Mode.FULL if all_full else SyncRun.Mode.INCREMENTAL, job_id=job_id,
+            generation=lock.generation,
         )
 
         def after_page(object_name: str, done: int, total: int | None) -> None:
@@ -179,13 +211,42 @@ def sync_cycle(
         with run_recorded(cycle, before_save=cycle_totals) as recording:
             client = recording.charge(SalesforceClient.from_settings())
             for object_name, mode in modes.items():
-                run = sync_object(client, object_name, mode, after_page)
+                run = sync_object(
+                    client, object_name, mode, after_page, generation=lock.generation
+                )
                 crashpoint("between_objects")
                 if run.status != SyncRun.Status.SUCCESS:
                     raise run_failure(run)
         if cycle.status in {SyncRun.Status.FAILED, SyncRun.Status.PAUSED}:
             notify_admins(cycle)
         return cycle
+
+
+def cycle_summary(cycle: SyncRun) -> str:
+    """The one line a cycle ends with: `sync_sfdc` prints it, the worker logs it."""
+    took = f" in {cycle.finished_at - cycle.started_at}" if cycle.finished_at else ""
+    return (
+        f"sync {cycle.status}: {cycle.fetched} fetched, {cycle.created} created, "
+        f"{cycle.updated} updated, {cycle.deleted} deleted, {cycle.activities_logged} "
+        f"activities, {cycle.accounts_skipped_activity_limit} accounts over the activity "
+        f"limit, {cycle.local_edits_overwritten} local edits overwritten, {cycle.errors} "
+        f"records quarantined, {cycle.api_calls} API calls{took}"
+    )
+
+
+def cycle_log_summary(cycle: SyncRun) -> None:
+    """Log the summary at WARNING when an operator should look: records quarantined, accounts
+    skipped by the activity rule, or a cycle that paused or failed."""
+    attention = (
+        cycle.status != SyncRun.Status.SUCCESS
+        or cycle.errors
+        or cycle.accounts_skipped_activity_limit
+    )
+    logger.log(
+        logging.WARNING if attention else logging.INFO,
+        cycle_summary(cycle) + (f": {cycle.error}" if cycle.error else ""),
+        extra={"run_id": cycle.pk},
+    )
 
 
 def run_failure(run: SyncRun) -> Exception:
@@ -201,9 +262,11 @@ def sync_object(
     mode: str,
     progress: ProgressCallback | None = None,
     sfdc_ids: list[str] | None = None,
+    generation: int | None = None,
 ) -> SyncRun:
-    """Pull one object; the run records how it went (success, paused or failed)."""
-    run = run_start(object_name=object_name, mode=mode)
+    """Pull one object; the run records how it went (success, paused or failed). Its writes are
+    fenced by the cycle's `generation`; None (a re-sync of selected records) is not fenced."""
+    run = run_start(object_name=object_name, mode=mode, generation=generation)
     track_seen = mode == SyncRun.Mode.FULL and sfdc_ids is None
     sync = ObjectSync(client, object_name, run, track_seen=track_seen)
     after_page = (lambda done: progress(object_name, done, run.backlog)) if progress else None
@@ -223,10 +286,11 @@ def sync_object(
             mark_missing_as_deleted(sync)
         if object_name == "Contact" and sfdc_ids is None:
             record_unknown_accounts(run)
-    if run.status == SyncRun.Status.SUCCESS and mode == SyncRun.Mode.FULL and sfdc_ids is None:
-        SyncState.objects.filter(object_name=object_name).update(last_full_at=run.started_at)
-    if run.backlog is not None and sfdc_ids is None:
-        SyncState.objects.filter(object_name=object_name).update(backlog=run.backlog)
+    with fenced(generation):
+        if run.status == SyncRun.Status.SUCCESS and mode == SyncRun.Mode.FULL and sfdc_ids is None:
+            SyncState.objects.filter(object_name=object_name).update(last_full_at=run.started_at)
+        if run.backlog is not None and sfdc_ids is None:
+            SyncState.objects.filter(object_name=object_name).update(backlog=run.backlog)
     return run
 
 
@@ -240,7 +304,7 @@ def retry_failed_records(sync: ObjectSync) -> None:
 def mark_missing_as_deleted(sync: ObjectSync) -> None:
     """After a full read: rows whose record Salesforce no longer has at all (purged), found
     against the table of the ids this run saw, which is emptied afterwards."""
-    with transaction.atomic():
+    with fenced(sync.run.generation):
         deleted = mark_absent_as_deleted(
             sync.mapping, present_table=SEEN_TABLE, since=sync.run.started_at, run_id=sync.run.pk
         )
@@ -256,15 +320,17 @@ def record_unknown_accounts(run: SyncRun) -> None:
         .exclude(account_sfdc_id="")
         .values_list("sfdc_id", "account_sfdc_id")[:RETRY_LIMIT]
     )
-    sync_errors_record(
-        object_name="Contact",
-        errors={
-            sfdc_id: f"account {account_id} is not in the local copy (not synced or not visible "
-            "to the sync user); the contact is stored without it"
-            for sfdc_id, account_id in orphans
-        },
-        run_id=run.pk,
-    )
+    with fenced(run.generation):
+        sync_errors_record(
+            object_name="Contact",
+            errors={
+                sfdc_id: f"account {account_id} is not in the local copy (not synced or not "
+                "visible to the sync user); the contact is stored without it"
+                for sfdc_id, account_id in orphans
+                if sfdc_id  # always set: filtered by the query
+            },
+            run_id=run.pk,
+        )
 
 
 def cycle_totals(cycle: SyncRun) -> None:

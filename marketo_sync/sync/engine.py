@@ -5,7 +5,9 @@ stores the watermark it reached, so a crash anywhere resumes without loss or dup
 re-applying a page is a no-op. A full read of a large object goes through Bulk API 2.0 (no
 ordering there), so its watermark is stored once at the end: the highest SystemModstamp seen.
 Records fetched by id (retries, "re-sync selected") never move the watermark. The next page is
-fetched in a background thread while the current one is written.
+fetched in a background thread while the current one is written. Every page transaction ends
+by checking the run's cycle generation against the fence (see `fence`), so a page of a cycle
+whose lock has passed to another never commits.
 """
 
 import logging
@@ -17,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from simple_salesforce.format import format_soql
 
@@ -26,6 +28,7 @@ from marketo_sync.faults import crashpoint
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.errors import SalesforceRequestError
 from marketo_sync.sync.bulk import bulk_records
+from marketo_sync.sync.fence import fenced
 from marketo_sync.sync.mapping import MAPPINGS, UNQUERYABLE_TYPES, ObjectMapping
 from marketo_sync.sync.models import SyncRun, SyncState
 from marketo_sync.sync.sync_errors import sync_errors_record, sync_errors_resolve
@@ -167,7 +170,7 @@ class ObjectSync:
         stale = state.last_describe_at is None or (
             timezone.now() - state.last_describe_at > DESCRIBE_MAX_AGE
         )
-        if stale or "picklists" not in state.describe:
+        if stale or "labels" not in state.describe:
             self.refresh_describe()
         return state.describe
 
@@ -178,6 +181,7 @@ class ObjectSync:
             "fields": [f["name"] for f in fields],
             "types": {f["name"]: f["type"] for f in fields},
             "formulas": [f["name"] for f in fields if f.get("calculated")],
+            "labels": {f["name"]: f.get("label") or f["name"] for f in fields},
             # kept for the admin's dropdowns: local edits choose among Salesforce's values
             "picklists": {
                 f["name"]: [v["value"] for v in f.get("picklistValues") or [] if v.get("active")]
@@ -280,7 +284,8 @@ class ObjectSync:
 
     def store_highest_watermark(self) -> None:
         """End of an unordered full read (bulk, or all partitions): the highest record applied."""
-        with transaction.atomic():
+        assert self.highest is not None  # callers store it only once a record was applied
+        with fenced(self.run.generation):
             self.advance_watermark(*self.highest)
             SyncRun.objects.filter(pk=self.run.pk).update(
                 watermark_modstamp=self.state.modstamp, watermark_id=self.state.last_id
@@ -357,10 +362,11 @@ class ObjectSync:
     def apply_page(
         self, records: list[dict] | PreparedPage, *, watermark: str = "none"
     ) -> PageOutcome:
-        """Write one page in one transaction; `watermark` as in `Page`."""
+        """Write one page in one transaction, fenced by the run's generation; `watermark` as in
+        `Page`."""
         page = records if isinstance(records, PreparedPage) else self.prepare(records)
         outcome = PageOutcome(fetched=len(page.records))
-        with transaction.atomic():
+        with fenced(self.run.generation):
             relax_commit_durability()
             if self.track_seen:
                 self.remember_seen(page.records)

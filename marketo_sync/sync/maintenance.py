@@ -4,22 +4,25 @@ Reconcile compares `(Id, SystemModstamp, IsDeleted)` of every Salesforce record 
 copy in the database (a temp table, never Python sets) and pulls or marks only what differs —
 including records purged from the recycle bin, which no incremental query ever returns.
 Formula fields change without moving SystemModstamp, so they are re-read on their own schedule.
+Both run under the cycle lock and their writes are fenced by its generation (see `fence`).
 """
 
 import logging
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import Account
 from accounts.salesforce_fields import parse_datetime
 from activities.models import Activity
 from activities.services import account_changes_log
 from marketo_sync.salesforce.client import SalesforceClient
-from marketo_sync.sync.cycle import cycle_lock, fail_dead_runs
+from marketo_sync.sync.cycle import ProgressCallback, cycle_lock, fail_dead_runs
 from marketo_sync.sync.engine import ObjectSync, mark_absent_as_deleted
+from marketo_sync.sync.fence import fenced
 from marketo_sync.sync.mapping import FORMULA_OBJECTS, MAPPINGS, OBJECT_ORDER
 from marketo_sync.sync.models import SyncRun, SyncState
 from marketo_sync.sync.runs import run_recorded, run_start
@@ -29,14 +32,21 @@ logger = logging.getLogger(__name__)
 
 REMOTE_TABLE = "sync_reconcile_remote"
 PULL_CHUNK = 2000
-MaintenanceWork = Callable[[SalesforceClient, str, SyncRun], None]
+MaintenanceWork = Callable[[SalesforceClient, str, SyncRun, ProgressCallback], None]
 
 
-def run_guarded(work: MaintenanceWork, mode: str) -> list[SyncRun] | None:
-    """Run `work(client, object_name, run)` per object under the cycle lock; None when a cycle
-    holds it, [] while the sync is paused. The first run that does not succeed ends the job."""
-    with cycle_lock() as acquired:
-        if not acquired:
+def no_progress(object_name: str, done: int, total: int | None) -> None:
+    """The default progress callback: nobody is watching (the scheduled job)."""
+
+
+def run_guarded(
+    work: MaintenanceWork, mode: str, progress: ProgressCallback = no_progress
+) -> list[SyncRun] | None:
+    """Run `work(client, object_name, run, progress)` per object under the cycle lock; None when
+    a cycle holds it, [] while the sync is paused. The first run that does not succeed ends the
+    job."""
+    with cycle_lock() as lock:
+        if lock is None:
             return None
         fail_dead_runs()
         if sync_is_paused():
@@ -45,24 +55,26 @@ def run_guarded(work: MaintenanceWork, mode: str) -> list[SyncRun] | None:
         client = SalesforceClient.from_settings()
         runs = []
         for object_name in OBJECT_ORDER if mode == SyncRun.Mode.RECONCILE else FORMULA_OBJECTS:
-            run = run_start(object_name=object_name, mode=mode)
+            run = run_start(object_name=object_name, mode=mode, generation=lock.generation)
             with run_recorded(run) as recording:
-                work(recording.charge(client), object_name, run)
+                work(recording.charge(client), object_name, run, progress)
             runs.append(run)
             if run.status != SyncRun.Status.SUCCESS:
                 break
         return runs
 
 
-def sync_reconcile() -> list[SyncRun] | None:
-    return run_guarded(reconcile_object, SyncRun.Mode.RECONCILE)
+def sync_reconcile(progress: ProgressCallback = no_progress) -> list[SyncRun] | None:
+    return run_guarded(reconcile_object, SyncRun.Mode.RECONCILE, progress)
 
 
-def sync_formula_refresh() -> list[SyncRun] | None:
-    return run_guarded(refresh_formulas, SyncRun.Mode.FORMULA)
+def sync_formula_refresh(progress: ProgressCallback = no_progress) -> list[SyncRun] | None:
+    return run_guarded(refresh_formulas, SyncRun.Mode.FORMULA, progress)
 
 
-def reconcile_object(client: SalesforceClient, object_name: str, run: SyncRun) -> None:
+def reconcile_object(
+    client: SalesforceClient, object_name: str, run: SyncRun, progress: ProgressCallback
+) -> None:
     sync = ObjectSync(client, object_name, run)
     mapping = MAPPINGS[object_name]
     table = connection.ops.quote_name(mapping.model._meta.db_table)
@@ -91,6 +103,7 @@ def reconcile_object(client: SalesforceClient, object_name: str, run: SyncRun) -
                     [bool(r.get("IsDeleted")) for r in records],
                 ],
             )
+        progress(object_name, fetched, None)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -103,12 +116,12 @@ def reconcile_object(client: SalesforceClient, object_name: str, run: SyncRun) -
     for start in range(0, len(to_pull), PULL_CHUNK):
         for page in sync.records_by_id(to_pull[start : start + PULL_CHUNK]):
             sync.apply_page(page["records"])
-    with transaction.atomic():
+    with fenced(run.generation):
         gone = mark_absent_as_deleted(mapping, present_table=REMOTE_TABLE, since=run.started_at)
-    SyncRun.objects.filter(pk=run.pk).update(
-        fetched=F("fetched") + fetched, deleted=F("deleted") + gone
-    )
-    SyncState.objects.filter(object_name=object_name).update(last_reconcile_at=timezone.now())
+        SyncRun.objects.filter(pk=run.pk).update(
+            fetched=F("fetched") + fetched, deleted=F("deleted") + gone
+        )
+        SyncState.objects.filter(object_name=object_name).update(last_reconcile_at=timezone.now())
 
 
 def remote_records(client: SalesforceClient, sync: ObjectSync, soql: str) -> Iterator[list]:
@@ -136,18 +149,21 @@ def formula_pages(client: SalesforceClient, sync: ObjectSync) -> Iterator[tuple[
         yield formulas, page["records"]
 
 
-def refresh_formulas(client: SalesforceClient, object_name: str, run: SyncRun) -> None:
+def refresh_formulas(
+    client: SalesforceClient, object_name: str, run: SyncRun, progress: ProgressCallback
+) -> None:
     """Changed formula values update the rows (modstamp untouched); on accounts they are
     account data and log Change Data Value. A formula the copy never had (newly visible to the
     sync user) is filled in silently: nothing changed for the marketer."""
     sync = ObjectSync(client, object_name, run)
     mapping = sync.mapping
     model = mapping.model
+    refreshed = 0
     for formulas, records in formula_pages(client, sync):
         by_id = {r["Id"]: r for r in records}
-        with transaction.atomic():
+        with fenced(run.generation):
             rows = list(
-                model.objects.select_for_update()
+                model._default_manager.select_for_update()
                 .filter(**{f"{mapping.key}__in": by_id}, is_deleted=False)
                 .order_by(mapping.key)
             )
@@ -167,9 +183,10 @@ def refresh_formulas(client: SalesforceClient, object_name: str, run: SyncRun) -
                 for name, _, value in changes:
                     row.custom_fields[name] = value
                     if mapping.tracks_changes:
+                        assert isinstance(row, Account)  # the one object that tracks changes
                         row.sfdc_values[name] = value
                 changed_rows.append(row)
-            model.objects.bulk_update(
+            model._default_manager.bulk_update(
                 changed_rows,
                 ["custom_fields", "sfdc_values"] if mapping.tracks_changes else ["custom_fields"],
             )
@@ -186,6 +203,9 @@ def refresh_formulas(client: SalesforceClient, object_name: str, run: SyncRun) -
                 accounts_skipped_activity_limit=F("accounts_skipped_activity_limit")
                 + logged.accounts_skipped,
             )
-    SyncState.objects.filter(object_name=object_name).update(
-        last_formula_refresh_at=timezone.now()
-    )
+        refreshed += len(records)
+        progress(object_name, refreshed, None)
+    with fenced(run.generation):
+        SyncState.objects.filter(object_name=object_name).update(
+            last_formula_refresh_at=timezone.now()
+        )

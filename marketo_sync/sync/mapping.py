@@ -9,8 +9,6 @@ quarantines that record only.
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
-
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from accounts.salesforce_fields import (
     ACCOUNT_FIELDS,
@@ -20,6 +18,8 @@ from accounts.salesforce_fields import (
     clean_text,
     converter_for,
 )
+from marketo_sync.fields import concrete_field
+from marketo_sync.models import SalesforceRecord
 
 SYSTEM_FIELDS = frozenset(
     {
@@ -47,7 +47,7 @@ class ObjectMapping:
 
     object_name: str
     kind: str  # which writer applies its pages: user, account, contact, lead, opportunity
-    model: type[models.Model]
+    model: type[SalesforceRecord]
     key: str  # model field holding this object's Id
     modstamp_field: str  # model field holding this object's SystemModstamp
     columns: dict[str, str]  # Salesforce field → model field (plain values)
@@ -63,7 +63,7 @@ class ObjectMapping:
         for sf_name, column in self.columns.items():
             if sf_name in skip:
                 continue
-            model_field = self.model._meta.get_field(column)
+            model_field = concrete_field(self.model, column)
             try:
                 values[column] = converter_for(model_field)(record.get(sf_name))
             except BadRecord as exc:

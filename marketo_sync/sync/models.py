@@ -33,6 +33,11 @@ class SyncState(models.Model):
     )
     paused = models.BooleanField(default=False)
     paused_reason = models.CharField(max_length=255, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_by = models.CharField(
+        max_length=150, blank=True,
+        help_text="Who paused: a user name (admin), or the operator of `sync_sfdc --pause`.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -85,6 +90,11 @@ class SyncRun(models.Model):
     watermark_id = models.CharField(max_length=18, blank=True)
     job_id = models.CharField(max_length=64, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    generation = models.PositiveBigIntegerField(
+        "cycle generation", null=True, blank=True,
+        help_text="The CycleFence generation this run writes under; blank for re-syncs of "
+        "selected records, which are not fenced.",
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -120,6 +130,7 @@ class SyncError(models.Model):
 
     class Meta:
         ordering = ["-last_seen_at"]
+        permissions = [("dismiss_syncerror", "Can dismiss sync errors (stop retrying the record)")]
         constraints = [
             models.UniqueConstraint(
                 fields=["object_name", "sfdc_id"], name="one_error_row_per_record"
@@ -162,3 +173,58 @@ class SyncPartition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} [{self.first_id or 'start'}, {self.end_id or 'end'}) {self.status}"
+
+
+class RecordCheck(models.Model):
+    """The last time one record was read from Salesforce on request (Re-sync, Convert Person's
+    read-back) and what came of it, so the record's page can say whether it worked."""
+
+    class Result(models.TextChoices):
+        UPDATED = "updated", "Updated from Salesforce"
+        UNCHANGED = "unchanged", "Unchanged: the local copy was up to date"
+        FAILED = "failed", "Failed"
+        MISSING = "missing", "Not found in Salesforce"
+
+    object_name = models.CharField(max_length=40)
+    sfdc_id = models.CharField("Salesforce ID", max_length=18)
+    checked_at = models.DateTimeField()
+    result = models.CharField(max_length=16, choices=Result.choices)
+    message = models.TextField(blank=True)
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL,
+                            related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["object_name", "sfdc_id"], name="one_check_per_record")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_name} {self.sfdc_id}: {self.get_result_display()}"
+
+
+class CycleFence(models.Model):
+    """The fencing token of the cycle lock: one row, its generation bumped at every acquisition.
+
+    The Redis lock can expire under a worker that is merely paused (a stopped VM, a long GC, a
+    partition from Redis only). Every write transaction of a cycle therefore share-locks this row
+    and compares the generation it started under, so a stale cycle's commit fails whatever Redis
+    says. The holder's identity lets the next cycle break the lock of a worker that is provably
+    dead instead of waiting out the TTL.
+    """
+
+    generation = models.PositiveBigIntegerField(default=0)
+    lock_token = models.CharField(max_length=64, blank=True)
+    holder_host = models.CharField(max_length=255, blank=True)
+    holder_boot_id = models.CharField(max_length=64, blank=True)
+    holder_pid_namespace = models.CharField(max_length=64, blank=True)
+    holder_pid = models.PositiveIntegerField(null=True, blank=True)
+    holder_started = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Process start time, in clock ticks after boot."
+    )
+    acquired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "cycle fence"
+
+    def __str__(self) -> str:
+        return f"generation {self.generation} ({self.holder_host} pid {self.holder_pid})"

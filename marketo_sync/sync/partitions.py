@@ -8,7 +8,8 @@ meanwhile still falls in a range). The worker running the cycle records the rang
 single worker still finishes. Each partition is a keyset-ordered read of its range, restarted
 like any other read; the object's watermark is stored once every partition is done, as the
 highest record applied (as after a Bulk API read). Runs under the cycle lock: partitions belong
-to the cycle's run and are worked only while that run is alive.
+to the cycle's run and are worked only while that run is alive, and every helper's pages are
+fenced by that run's cycle generation (see `fence`), whichever worker writes them.
 """
 
 import logging
@@ -29,6 +30,7 @@ from marketo_sync.salesforce.errors import (
 )
 from marketo_sync.salesforce.ids import id_from_number, id_number
 from marketo_sync.sync.engine import ObjectSync
+from marketo_sync.sync.fence import fenced
 from marketo_sync.sync.models import SyncPartition, SyncRun
 from marketo_sync.sync.runs import outcome_recorded
 
@@ -36,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
 # How a partition's read ended, from the status its run would have.
-PARTITION_STATUS = {
+PARTITION_STATUS: dict[str, SyncPartition.Status] = {
     SyncRun.Status.SUCCESS: SyncPartition.Status.DONE,
     SyncRun.Status.PAUSED: SyncPartition.Status.PAUSED,
     SyncRun.Status.FAILED: SyncPartition.Status.FAILED,
@@ -82,11 +84,12 @@ def read_in_partitions(
         return False
     run = sync.run
     run.backlog = total
-    SyncRun.objects.filter(pk=run.pk).update(backlog=total)
     ranges = id_ranges(*ends, parts)
-    SyncPartition.objects.bulk_create(
-        SyncPartition(run=run, first_id=first, end_id=end) for first, end in ranges
-    )
+    with fenced(run.generation):
+        SyncRun.objects.filter(pk=run.pk).update(backlog=total)
+        SyncPartition.objects.bulk_create(
+            SyncPartition(run=run, first_id=first, end_id=end) for first, end in ranges
+        )
     queue = django_rq.get_queue("sync")
     for _ in range(min(parts, len(ranges)) - 1):
         queue.enqueue(
@@ -118,7 +121,9 @@ def read_in_partitions(
         .first()
     )
     if highest is not None:
-        sync.highest = highest
+        modstamp, last_id = highest
+        assert modstamp is not None  # excluded by the query
+        sync.highest = (modstamp, last_id)
         sync.store_highest_watermark()
     return True
 

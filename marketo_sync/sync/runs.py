@@ -1,8 +1,10 @@
 """One lifecycle for every kind of run: cycles, objects, re-syncs, maintenance, partitions.
 
-Whatever ends a run, it ends recorded: an API limit pauses it, a Salesforce fault, a lost lock or
-a database error fails it with its message, and any other exception fails it too and is raised
-again for the worker to report. No run is left `running` for the next cycle to call dead.
+Whatever ends a run, it ends recorded: an API limit pauses it, a Salesforce fault, a lost lock,
+a fenced write or a database error fails it with its message, and any other exception fails it
+too and is raised again for the worker to report. No run is left `running` for the next cycle to
+call dead. A run carries the cycle generation it was started under (see `fence`): it is created
+only while that generation is current, and once a newer cycle took the lock it can only end failed.
 """
 
 from collections.abc import Callable, Iterator
@@ -14,6 +16,7 @@ from django.utils import timezone
 
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.errors import SalesforceApiLimitReached, SalesforceError
+from marketo_sync.sync.fence import FenceLost, fence_current, fenced
 from marketo_sync.sync.models import SyncRun
 
 
@@ -22,14 +25,14 @@ class SyncStopped(Exception):
 
 
 # Failures a run records and ends on; the caller reads the outcome from the run.
-EXPECTED_FAILURES = (SalesforceError, SyncStopped, DatabaseError)
+EXPECTED_FAILURES = (SalesforceError, SyncStopped, FenceLost, DatabaseError)
 
 
 def failure_outcome(exc: BaseException) -> tuple[str, str]:
     """The status and message a run ends with after this exception."""
     if isinstance(exc, SalesforceApiLimitReached):
         return SyncRun.Status.PAUSED, str(exc)
-    if isinstance(exc, SalesforceError | SyncStopped):
+    if isinstance(exc, SalesforceError | SyncStopped | FenceLost):
         return SyncRun.Status.FAILED, str(exc)
     if isinstance(exc, DatabaseError):
         return SyncRun.Status.FAILED, f"database error: {exc}".strip()
@@ -56,11 +59,16 @@ def outcome_recorded(record: Callable[[str, str], None]) -> Iterator[None]:
         record(SyncRun.Status.SUCCESS, "")
 
 
-def run_start(*, mode: str, object_name: str = "", job_id: str = "") -> SyncRun:
+def run_start(
+    *, mode: str, object_name: str = "", job_id: str = "", generation: int | None = None
+) -> SyncRun:
+    """A new run, writing under `generation` (None: a re-sync of selected records, unfenced)."""
     now = timezone.now()
-    return SyncRun.objects.create(
-        object_name=object_name, mode=mode, started_at=now, heartbeat_at=now, job_id=job_id
-    )
+    with fenced(generation):
+        return SyncRun.objects.create(
+            object_name=object_name, mode=mode, started_at=now, heartbeat_at=now, job_id=job_id,
+            generation=generation,
+        )
 
 
 @dataclass
@@ -89,6 +97,11 @@ def run_recorded(
 
     def record(status: str, error: str) -> None:
         run.refresh_from_db()
+        if status != SyncRun.Status.FAILED and not fence_current(run.generation):
+            status, error = SyncRun.Status.FAILED, (
+                "fenced: another cycle took the sync lock after this run's lock expired; this "
+                "run's writes since then were refused"
+            )
         client = recording.client
         if client is not None:
             # helpers of a partitioned read add their own calls to the run

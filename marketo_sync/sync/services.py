@@ -16,8 +16,13 @@ from rq.job import JobStatus
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.sync.cycle import cycle_lock, cycle_lock_held, fail_dead_runs, sync_object
 from marketo_sync.sync.mapping import FORMULA_OBJECTS, MAPPINGS, OBJECT_ORDER
-from marketo_sync.sync.models import SyncRun, SyncState
-from marketo_sync.sync.selectors import last_cycle, sync_is_paused
+from marketo_sync.sync.models import RecordCheck, SyncError, SyncRun, SyncState
+from marketo_sync.sync.selectors import (
+    last_cycle,
+    pause_description,
+    sync_is_paused,
+    sync_pause_record,
+)
 
 CYCLE_JOB_ID = "marketo-sync-cycle"
 
@@ -106,7 +111,9 @@ def sync_records(*, object_name: str, sfdc_ids: list[str]) -> SyncRun:
     """Pull just these records now ("Re-sync selected", Convert Person's read-back).
 
     Records fetched by id never move a watermark, and every write is row-locked and guarded by
-    SystemModstamp, so this runs beside a cycle instead of waiting for a long full sync. When no
+    SystemModstamp, so this runs beside a cycle instead of waiting for a long full sync. For the
+    same reason its writes are not fenced (its run has no cycle generation): a cycle that takes
+    the lock meanwhile does not refuse them, and none of them can undo a newer write. When no
     cycle holds the lock, it is taken anyway so that dead runs get cleaned up. The returned run
     says how it went.
     """
@@ -115,23 +122,90 @@ def sync_records(*, object_name: str, sfdc_ids: list[str]) -> SyncRun:
     with cycle_lock() as acquired:
         if acquired:
             fail_dead_runs()
-        return sync_object(
+        run = sync_object(
             SalesforceClient.from_settings(), object_name, SyncRun.Mode.RECORDS, sfdc_ids=sfdc_ids
         )
+    record_checks_record(run=run, object_name=object_name, sfdc_ids=sfdc_ids)
+    return run
 
 
-def sync_set_paused(*, paused: bool, reason: str = "") -> None:
+def record_checks_record(*, run: SyncRun, object_name: str, sfdc_ids: list[str]) -> None:
+    """What a read of these records by id did to each of them, kept for the record's page.
+
+    Decided after the run from what it left behind (a few set-based queries): an open sync
+    error means it failed, a row the run wrote was updated, a row it left alone was already up
+    to date, and an id with no row was not found in Salesforce.
+    """
+    run.refresh_from_db()
+    mapping = MAPPINGS[object_name]
+    errors = dict(
+        SyncError.objects.filter(
+            object_name=object_name, sfdc_id__in=sfdc_ids, resolved_at=None, dismissed=False
+        ).values_list("sfdc_id", "message")
+    )
+    synced_at = dict(
+        mapping.model._default_manager.filter(**{f"{mapping.key}__in": sfdc_ids}).values_list(
+            mapping.key, "synced_at"
+        )
+    )
+    checks = []
+    for sfdc_id in dict.fromkeys(sfdc_ids):
+        if not run.succeeded:
+            result, message = RecordCheck.Result.FAILED, run.error or run.get_status_display()
+        elif sfdc_id in errors:
+            result, message = RecordCheck.Result.FAILED, errors[sfdc_id]
+        elif sfdc_id not in synced_at:
+            result, message = RecordCheck.Result.MISSING, ""
+        elif synced_at[sfdc_id] and synced_at[sfdc_id] >= run.started_at:
+            result, message = RecordCheck.Result.UPDATED, ""
+        else:
+            result, message = RecordCheck.Result.UNCHANGED, ""
+        checks.append(RecordCheck(
+            object_name=object_name, sfdc_id=sfdc_id, checked_at=run.finished_at or timezone.now(),
+            result=result, message=message, run=run,
+        ))
+    RecordCheck.objects.bulk_create(
+        checks, update_conflicts=True, unique_fields=["object_name", "sfdc_id"],
+        update_fields=["checked_at", "result", "message", "run"],
+    )
+
+
+def sync_set_paused(*, paused: bool, by: str = "", reason: str = "") -> None:
+    """Pause or resume every object, recording when, by whom and why (the status page and
+    `sync_sfdc --status` show it). Pausing a paused sync keeps its first record."""
     for object_name in OBJECT_ORDER:
         SyncState.objects.get_or_create(object_name=object_name)
-    SyncState.objects.update(paused=paused, paused_reason=reason if paused else "")
+    if paused:
+        SyncState.objects.filter(paused=False).update(
+            paused=True, paused_at=timezone.now(), paused_by=by, paused_reason=reason
+        )
+    else:
+        SyncState.objects.update(paused=False, paused_at=None, paused_by="", paused_reason="")
 
 
-def next_cycle_due() -> datetime | None:
+# Where the schedule (a worker) leaves the interval it runs with, for the web process to show:
+# the two may be configured differently (the demo's workers run every minute).
+SCHEDULE_INTERVAL_KEY = "marketo-sync:schedule-interval-seconds"
+
+
+def schedule_interval_record(seconds: int) -> None:
+    """Kept for an hour: a schedule that stopped ticking no longer speaks for the workers."""
+    django_rq.get_connection("sync").set(SCHEDULE_INTERVAL_KEY, seconds, ex=3600)
+
+
+def schedule_interval_seconds() -> int:
+    """The interval the schedule last ran with, or this process's setting if none ticked."""
+    recorded = django_rq.get_connection("sync").get(SCHEDULE_INTERVAL_KEY)
+    return int(recorded) if recorded is not None else settings.SYNC_INTERVAL_SECONDS
+
+
+def next_cycle_due(interval_seconds: int | None = None) -> datetime | None:
     """When the schedule will start the next cycle: interval after the last one ended."""
     last = last_cycle()
     if last is None or last.finished_at is None:
         return None if last else timezone.now()
-    return last.finished_at + timedelta(seconds=settings.SYNC_INTERVAL_SECONDS)
+    interval = schedule_interval_seconds() if interval_seconds is None else interval_seconds
+    return last.finished_at + timedelta(seconds=interval)
 
 
 def sync_cycle_due() -> bool:
@@ -145,7 +219,7 @@ def sync_cycle_due() -> bool:
     last = last_cycle()
     if last is not None and last.finished_at is None:
         return True
-    due = next_cycle_due()
+    due = next_cycle_due(settings.SYNC_INTERVAL_SECONDS)
     return due is not None and due <= timezone.now()
 
 
@@ -182,11 +256,13 @@ def sync_enqueue_maintenance(job: MaintenanceJob) -> str:
 
 def sync_status() -> dict:
     last = last_cycle()
+    pause = sync_pause_record()
     return {
-        "paused": sync_is_paused(),
+        "paused": pause is not None,
+        "pause": pause_description(pause) if pause else "",
         "running": cycle_pending(),
         "last_cycle": last,
-        "next_cycle_at": next_cycle_due(),
+        "next_cycle_at": None if pause else next_cycle_due(),
         "recent_runs": list(SyncRun.objects.filter(~Q(object_name=""))[:20]),
         "api_used": last.api_used if last else None,
         "api_limit": last.api_limit if last else None,
@@ -204,14 +280,16 @@ def backlog_history(limit: int = 30) -> dict[str, list[tuple[int, int]]]:
         .values_list("object_name", "pk", "backlog")[: limit * len(OBJECT_ORDER)]
     )
     for object_name, pk, backlog in reversed(runs):
-        series.setdefault(object_name, []).append((pk, backlog))
+        if backlog is not None:  # always set: filtered by the query
+            series.setdefault(object_name, []).append((pk, backlog))
     return series
 
 
 def backlog_estimates() -> list[dict]:
-    """What waits per object and how long catching up takes at the last measured rate."""
+    """What waits per object (only objects with something waiting) and how long catching up
+    takes at the last measured rate."""
     estimates = []
-    for state in SyncState.objects.order_by("object_name"):
+    for state in SyncState.objects.filter(backlog__gt=0).order_by("object_name"):
         last = (
             SyncRun.objects.filter(object_name=state.object_name, status=SyncRun.Status.SUCCESS)
             .exclude(finished_at=None)
@@ -220,7 +298,7 @@ def backlog_estimates() -> list[dict]:
             .first()
         )
         rate = None
-        if last:
+        if last and last.finished_at:
             seconds = max((last.finished_at - last.started_at).total_seconds(), 0.001)
             rate = last.fetched / seconds
         catch_up = (

@@ -7,6 +7,7 @@ reopened rather than left looking resolved.
 
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -50,20 +51,18 @@ def sync_errors_record(
                     %(backoff)s * power(2, e.attempts + 1 - %(every_cycle)s), %(max)s)
             END
     """  # noqa: S608 - the table name comes from model metadata; values are parameters
+    params: dict[str, Any] = {  # psycopg2 adapts the timedeltas to intervals
+        "object": object_name,
+        "run": run_id,
+        "now": now,
+        "ids": list(ids),
+        "messages": list(messages),
+        "every_cycle": RETRY_EVERY_CYCLE_ATTEMPTS,
+        "backoff": RETRY_BACKOFF_START,
+        "max": RETRY_BACKOFF_MAX,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            {
-                "object": object_name,
-                "run": run_id,
-                "now": now,
-                "ids": list(ids),
-                "messages": list(messages),
-                "every_cycle": RETRY_EVERY_CYCLE_ATTEMPTS,
-                "backoff": RETRY_BACKOFF_START,
-                "max": RETRY_BACKOFF_MAX,
-            },
-        )
+        cursor.execute(sql, params)
 
 
 def sync_errors_resolve(*, object_name: str, sfdc_ids: Iterable[str]) -> None:

@@ -7,6 +7,7 @@ local data: re-reads of unchanged records leave local edits alone.
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,7 +20,7 @@ from accounts.salesforce_fields import LEAD_COMPANY_FIELDS, BadRecord, clean_id
 from accounts.services import person_absorb
 from activities.models import Activity
 from activities.services import FieldChange, account_changes_log
-from marketo_sync.db import quoted_table, reassign_related
+from marketo_sync.db import quoted_column, quoted_table, reassign_related
 from marketo_sync.sync.mapping import SYSTEM_FIELDS, ObjectMapping
 
 
@@ -81,17 +82,16 @@ def upsert(
         if isinstance(column, models.JSONField):
             values = [None if v is None else json.dumps(v, cls=column.encoder) for v in values]
         arrays.append(values)
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
+    columns = ", ".join(quoted_column(f) for f in fields)
     casts = ", ".join(
         "%s::jsonb[]" if isinstance(f, models.JSONField) else f"%s::{f.db_type(connection)}[]"
         for f in fields
     )
     updates = ", ".join(
-        f"{quote(column)} = EXCLUDED.{quote(column)}"
-        for column in (model._meta.get_field(name).column for name in update_fields)
+        f"{column} = EXCLUDED.{column}"
+        for column in (quoted_column(model._meta.get_field(name)) for name in update_fields)
     )
-    key_column = quote(model._meta.get_field(key).column)
+    key_column = quoted_column(model._meta.get_field(key))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quoted_table(model)} ({columns}) "  # noqa: S608 - model metadata
@@ -112,7 +112,7 @@ def lookup_ids(rows: list[PreparedRow], field_name: str, model: type[models.Mode
             ids.add(value)
     if not ids:
         return {}
-    return dict(model.objects.filter(sfdc_id__any_of=ids).values_list("sfdc_id", "pk"))
+    return dict(model._default_manager.filter(sfdc_id__any_of=ids).values_list("sfdc_id", "pk"))
 
 
 def children_follow_accounts(*, only_unlinked: bool, account_field: str, ids: list) -> None:
@@ -183,7 +183,7 @@ class RecordWriter:
         # Locked in key order, so two writers touching the same rows (a re-sync beside a cycle)
         # wait for each other instead of deadlocking.
         rows = (
-            self.model.objects.select_for_update(of=("self",))
+            self.model._default_manager.select_for_update(of=("self",))
             .filter(**{f"{key}__any_of": ids})
             .order_by(key)
             .values(*self.existing_columns())
@@ -225,8 +225,8 @@ class RecordWriter:
             try:
                 master = clean_id(row.record.get("MasterRecordId"))
                 deleted = bool(row.record.get("IsDeleted"))
-                stored = current and current[mapping.modstamp_field]
-                if stored and row.modstamp <= stored:
+                stored = current[mapping.modstamp_field] if current else None
+                if current and stored and row.modstamp <= stored:
                     fine.append(row.sfdc_id)
                     self.keep_unchanged(row, current)
                     if deleted and master:
@@ -278,7 +278,7 @@ class RecordWriter:
             return
         key = self.mapping.key
         pks = dict(
-            self.model.objects.filter(
+            self.model._default_manager.filter(
                 **{f"{key}__in": {sfdc_id for pair in merged for sfdc_id in pair}}
             ).values_list(key, "pk")
         )
@@ -434,7 +434,7 @@ LEAD_UPSERT_FIELDS = (
 @dataclass
 class Conversion:
     row: PreparedRow
-    current: dict | None
+    current: Mapping[str, Any] | None
     contact_id: str
     values: dict
 
@@ -520,7 +520,7 @@ class LeadWriter:
 
     @staticmethod
     def touch(
-        current: dict, modstamp: datetime, merged_into: str | None = None
+        current: Mapping[str, Any], modstamp: datetime, merged_into: str | None = None
     ) -> Contact:
         return Contact(
             pk=current["pk"],

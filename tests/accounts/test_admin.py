@@ -1,7 +1,8 @@
 """The marketers' admin through the Django test client: every editing rule and its warnings."""
 
-from datetime import timedelta
-from typing import Any
+import html
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -9,10 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.admin import ACCOUNT_WARNING, PERSON_WARNING
-from accounts.forms import ACCOUNT_COLUMNS, PERSON_COLUMNS
 from accounts.models import Account, Contact
 from activities.models import AccountHistory, Activity
 from marketo_sync.sync.models import SyncState
+from tests.helpers.admin_forms import account_form, contact_form
 
 pytestmark = pytest.mark.django_db
 
@@ -31,22 +32,6 @@ def account():
          for i in range(3)]
     )
     return account
-
-
-def as_posted(values: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    """What the browser posts: the values shown, their hidden initial copies, and the edits."""
-    shown = {name: "" if value is None else value for name, value in values.items()}
-    return {**shown, **{f"initial-{name}": value for name, value in shown.items()}, **changes}
-
-
-def contact_form(contact: Contact, **changes: Any) -> dict[str, Any]:
-    values = {name: getattr(contact, name) for name in PERSON_COLUMNS}
-    values.update({f"account_{c}": getattr(contact.account, c) for c in ACCOUNT_COLUMNS})
-    return as_posted(values, **changes)
-
-
-def account_form(account: Account, **changes: Any) -> dict[str, Any]:
-    return as_posted({name: getattr(account, name) for name in ACCOUNT_COLUMNS}, **changes)
 
 
 def contact_url(contact: Contact) -> str:
@@ -436,3 +421,48 @@ def test_picklists_are_dropdowns_of_salesforces_values(
     assert kept.status_code == 302
     account.refresh_from_db()
     assert (account.industry, account.website) == ("Retail", "https://x.example")
+
+
+def test_an_empty_timeline_says_so(marketer_client, account):
+    text = marketer_client.get(contact_url(account.contacts.first())).content.decode()
+    assert "Activity timeline (0)" in text and "No activities yet." in text
+
+
+def test_the_timeline_filters_by_type_field_and_days_and_links_the_same_filter(
+    marketer_client, account
+):
+    contact = account.contacts.order_by("pk").first()
+    for day, activity_type, attribute in (
+        (1, "change_data_value", "Industry"), (2, "change_data_value", "Phone"),
+        (3, "change_data_value", "Industry"), (3, "merge", ""),
+    ):
+        Activity.objects.create(
+            contact=contact, activity_type=activity_type, attribute=attribute,
+            new_value=f"{attribute or activity_type} on day {day}", source="sfdc_sync",
+            created_at=datetime(2026, 11, day, 12, tzinfo=UTC),
+        )
+    query = {"timeline_type": "change_data_value", "timeline_field": "Industry",
+             "timeline_from": "2026-11-02", "timeline_to": "2026-11-03"}
+    text = marketer_client.get(contact_url(contact), query).content.decode()
+    assert "Activity timeline (1)" in text and "Industry on day 3" in text
+    log_link = re.search(r'href="([^"]+)" class="timeline-in-activity-log"', text)[1]
+    log = marketer_client.get(html.unescape(log_link)).content.decode()
+    assert "Industry on day 3" in log
+    assert "Industry on day 1" not in log and "Phone on day 2" not in log
+    assert "merge on day 3" not in log
+    bad_date = marketer_client.get(contact_url(contact), {"timeline_from": "yesterday"})
+    assert bad_date.status_code == 200
+    assert "Activity timeline (4)" in bad_date.content.decode()
+
+
+def test_custom_fields_show_as_rows_labelled_from_the_describe(marketer_client, account):
+    account.custom_fields = {"Tier__c": 2.0, "Region__c": "<EMEA>"}
+    account.save(update_fields=["custom_fields"])
+    SyncState.objects.update_or_create(
+        object_name="Account",
+        defaults={"describe": {"fields": [], "labels": {"Tier__c": "Tier"}}},
+    )
+    text = marketer_client.get(account_url(account)).content.decode()
+    assert "<td>Tier</td><td>Tier__c</td><td>2.0</td>" in text
+    assert "<td>Region__c</td><td>Region__c</td><td>&lt;EMEA&gt;</td>" in text
+    assert "{&quot;Tier__c&quot;" not in text

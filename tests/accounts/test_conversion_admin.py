@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.conversion import MAX_PEOPLE_PER_CONVERSION, conversion_request, conversion_run
-from accounts.models import Account, Contact, PersonConversion, SalesforceUser
+from accounts.models import Account, Contact, Opportunity, PersonConversion, SalesforceUser
 from marketo_sync.salesforce.convert import ConvertOptions, envelope
 from marketo_sync.salesforce.errors import SalesforceError
 from tests.fixtures.users import create_marketer, grant
@@ -47,14 +47,14 @@ class Forms(HTMLParser):
         self.feed(html)
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
-        attrs = dict(attrs)
+        values = dict(attrs)
         if tag == "form":
-            form = {"id": attrs.get("id"), "action": attrs.get("action"), "depth": len(self.open),
-                    "inputs": []}
+            form = {"id": values.get("id"), "action": values.get("action"),
+                    "depth": len(self.open), "inputs": []}
             self.forms.append(form)
             self.open.append(form)
-        elif tag == "input" and self.open and attrs.get("type") == "hidden":
-            self.open[-1]["inputs"].append((attrs["name"], attrs.get("value", "")))
+        elif tag == "input" and self.open and values.get("type") == "hidden":
+            self.open[-1]["inputs"].append((values["name"], values.get("value", "")))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form" and self.open:
@@ -297,3 +297,39 @@ def test_nobody_but_staff_reaches_the_retry(synced, converter):
     assert outsider.post(url).status_code == 302  # to the admin login
     conversion.refresh_from_db()
     assert conversion.status == "failed"
+
+
+def test_a_marketer_without_the_permission_sees_why_the_button_is_disabled(
+    synced, marketer_client
+):
+    (lead,) = leads(1)
+    text = marketer_client.get(
+        reverse("admin:accounts_contact_change", args=[lead.pk])
+    ).content.decode()
+    assert 'aria-disabled="true"' in text
+    assert "ask someone with the Convert Person permission" in text
+    assert reverse("admin:accounts_contact_convert", args=[lead.pk]) not in text
+
+
+def test_after_a_conversion_the_page_links_the_new_contact_account_and_opportunity(
+    synced, converter, converter_client
+):
+    (lead,) = leads(1)
+    conversion, _ = conversion_request(
+        person=lead, options=OPTIONS, user=converter, idempotency_key="links"
+    )
+    conversion_run(conversion_id=conversion.pk)
+    conversion.refresh_from_db()
+    assert conversion.status == "completed"
+    account = Account.objects.get(sfdc_id=conversion.account_sfdc_id)
+    opportunity = Opportunity.objects.get(sfdc_id=conversion.opportunity_sfdc_id)
+    person = conversion.person
+    person.refresh_from_db()
+    text = converter_client.get(
+        reverse("admin:accounts_contact_change", args=[person.pk])
+    ).content.decode()
+    assert "Completed" in text
+    assert reverse("admin:accounts_account_change", args=[account.pk]) in text
+    assert reverse("admin:accounts_opportunity_change", args=[opportunity.pk]) in text
+    contact = Contact.objects.get(sfdc_id=conversion.contact_sfdc_id)
+    assert reverse("admin:accounts_contact_change", args=[contact.pk]) in text

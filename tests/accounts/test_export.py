@@ -42,7 +42,7 @@ def people():
 def export(client, url: str, **post):
     response = client.post(url, {"action": "export_csv", **post})
     assert isinstance(response, StreamingHttpResponse), response
-    body = b"".join(response.streaming_content)
+    body = b"".join(response.streaming_content)  # type: ignore[arg-type]
     assert body.startswith("\ufeff".encode())
     header, *rows = csv.reader(io.StringIO(body.decode("utf-8-sig")))
     return response, [dict(zip(header, row, strict=True)) for row in rows]

@@ -4,23 +4,22 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.models import Account, Contact
+from accounts.models import Account
 from accounts.services import account_apply_local_edit, contact_apply_local_edit
 from activities.models import Activity
+from tests.factories import AccountFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def account():
-    account = Account.objects.create(
+    account = AccountFactory.create(
         sfdc_id="0019000000B98deAAB", name="Blue Harbor", industry="Retail",
         website="https://bh.example", annual_revenue=Decimal("120000000.00"),
     )
-    Contact.objects.bulk_create(
-        [Contact(last_name=f"Person {i}", account=account) for i in range(3)]
-        + [Contact(last_name="Gone", account=account, is_deleted=True)]
-    )
+    ContactFactory.create_batch(3, account=account)
+    ContactFactory.create(account=account, is_deleted=True)
     return account
 
 

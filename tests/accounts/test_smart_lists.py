@@ -148,7 +148,7 @@ def test_opening_a_list_states_its_rules_and_shows_its_people(marketer_client, p
     assert {p.first_name for p in narrowed.context["cl"].result_list} == {"Lea"}
 
 
-@pytest.mark.parametrize("value", ["abc", "999999", "1%002"])
+@pytest.mark.parametrize("value", ["abc", "999999", "-1"])
 def test_an_unknown_list_is_an_invalid_filter(marketer_client, people, value):
     response = marketer_client.get(PEOPLE + f"?smart_list={value}")
     assert response.status_code == 302 and response["Location"].endswith("?e=1")

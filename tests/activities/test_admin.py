@@ -2,8 +2,9 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from accounts.models import Contact
+from accounts.models import Account, Contact
 from activities.admin import TRACKED_OBJECTS
 from activities.models import Activity
 from marketo_sync.sync.models import SyncState
@@ -66,3 +67,17 @@ def test_attribute_choices_come_from_the_mappings_and_describes_not_the_log(
         choices = synced_field_names(object_names=TRACKED_OBJECTS)
     assert {"Industry", "Email", "OwnerId", "Tier__c"} <= set(choices)
     assert "Id" not in choices and "SystemModstamp" not in choices
+
+
+def test_the_log_links_person_and_account_and_finds_by_account_name(marketer_client):
+    account = Account.objects.create(sfdc_id="0019000000B98deAAB", name="Blue Harbor")
+    ada = Contact.objects.create(last_name="Lovelace", account=account)
+    Activity.objects.create(contact=ada, activity_type="change_data_value", attribute="Industry",
+                            new_value="shown", source="sfdc_sync", created_at=timezone.now())
+    other = Contact.objects.create(last_name="Stone")
+    Activity.objects.create(contact=other, activity_type="change_data_value", new_value="other",
+                            source="sfdc_sync", created_at=timezone.now())
+    text = marketer_client.get(f"{URL}?q=harbor").content.decode()
+    assert "shown" in text and "other" not in text
+    assert reverse("admin:accounts_contact_change", args=[ada.pk]) in text
+    assert reverse("admin:accounts_account_change", args=[account.pk]) in text

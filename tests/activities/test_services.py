@@ -1,18 +1,17 @@
 import pytest
 
-from accounts.models import Account, Contact
+from accounts.models import Account
 from activities.models import Activity
 from activities.services import account_changes_log, salesforce_value_text
+from tests.factories import AccountFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def make_account(sfdc_id: str, contacts: int, deleted: int = 0) -> Account:
-    account = Account.objects.create(sfdc_id=sfdc_id, name=f"Account {sfdc_id}")
-    Contact.objects.bulk_create(
-        [Contact(last_name=f"Live {i}", account=account) for i in range(contacts)]
-        + [Contact(last_name=f"Gone {i}", account=account, is_deleted=True) for i in range(deleted)]
-    )
+    account = AccountFactory.create(sfdc_id=sfdc_id)
+    ContactFactory.create_batch(contacts, account=account)
+    ContactFactory.create_batch(deleted, account=account, is_deleted=True)
     return account
 
 

@@ -28,6 +28,12 @@ def test_benchmarks_run_on_the_tiny_org(tmp_path):
     assert figures["scaling"]["workers_1_speedup"] == 1.0
     assert figures["reconcile"]["status"] == ["success"] and figures["reconcile"]["api_calls"] >= 5
     assert figures["scaling"]["workers_2_seconds"] > 0
+    assert figures["history_overhead_full_sync"] > 0 and figures["history_overhead_cdv"] > 0
+    assert len(figures["history_overhead_runs"]["seconds"]["cdv"]["with"]) == 3
+    for name in ("full_sync", "incremental", "reconcile", "admin", "change_data_value",
+                 "history_overhead", "scaling", "memory"):
+        running = result.stdout.index(f"== benchmark {name}: running")
+        assert running < result.stdout.index(f"== benchmark {name}: done in ")
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from django.core.management import CommandError, call_command
 
 from marketo_sync.devtools.demo import earlier_sandbox_stop, process_ended
 from tests.fixtures.workers import ROOT, child_environment, run_manage
+from tests.helpers.network import free_port
 
 DEPLOY = {"DEBUG": "0", "DEV_TOOLS": "1", "SECRET_KEY": "deploy-" + "k" * 50}
 
@@ -40,12 +41,6 @@ def test_demo_with_debug_off_exits_non_zero(tmp_path):
     assert "the demo runs only with DEBUG=1" in result.stderr
     assert not get_user_model().objects.exists()
     assert list(tmp_path.iterdir()) == []
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def listening(port: int) -> bool:

@@ -140,3 +140,16 @@ def test_a_large_account_edit_asks_first_and_lands_in_the_accounts_history(
     history = page.inner_text("#account-history")
     assert "Banking" in history and "no activities: too many contacts" in history
     screenshot(page, "account-history")
+
+
+def test_the_accounts_list_fits_a_1280_pixel_window(page, live_server, marketer_login):
+    Account.objects.create(
+        sfdc_id="0019000000B98deAAB", name="Blue Harbor Logistics International",
+        industry="Banking", type="Customer - Channel", billing_country="United Kingdom",
+    )
+    log_in(page, live_server, *marketer_login)
+    page.goto(f"{live_server.url}/admin/accounts/account/")
+    column = page.locator("th.column-diverging_fields").bounding_box()
+    assert column is not None
+    assert column["x"] + column["width"] <= 1280
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280

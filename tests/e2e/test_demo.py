@@ -1,7 +1,6 @@
 """README command 1's demo, end to end in Chromium: the newcomer's first five minutes."""
 
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,14 +13,9 @@ from activities.models import Activity
 from marketo_sync.sandbox.control import SandboxControl
 from tests.fixtures.browser import log_in, screenshot
 from tests.fixtures.workers import ROOT, child_environment
+from tests.helpers.network import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

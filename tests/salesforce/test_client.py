@@ -142,7 +142,8 @@ def test_a_503_from_the_token_endpoint_is_retried(sandbox):
 
 def test_api_usage_is_read_from_every_response_header(sandbox):
     client = SalesforceClient.from_settings()
-    assert client.api_usage is None
+    before = client.api_usage
+    assert before is None
     client.describe("Account")  # simple-salesforce itself parses the header only on some calls
     used, total = client.api_usage
     assert total == 15000 and used >= 1 and not client.over_reserve

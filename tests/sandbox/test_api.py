@@ -14,6 +14,8 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
+from tests.helpers.salesforce import error_body
+
 DATETIME_SHAPE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$"
 
 
@@ -101,10 +103,10 @@ def test_create_update_delete_move_the_modstamp(sf, sandbox):
 def test_write_errors_are_salesforce_error_arrays(sf):
     with pytest.raises(SalesforceMalformedRequest) as excinfo:
         sf.Account.create({"Industry": "Banking"})
-    assert excinfo.value.content[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
+    assert error_body(excinfo.value)[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
     with pytest.raises(SalesforceMalformedRequest) as excinfo:
         sf.Account.create({"Name": "x", "Bogus__c": 1})
-    assert excinfo.value.content[0]["errorCode"] == "INVALID_FIELD"
+    assert error_body(excinfo.value)[0]["errorCode"] == "INVALID_FIELD"
 
 
 def test_composite_sobjects_reports_per_record_results(sf):
@@ -163,7 +165,7 @@ def test_injected_faults_raise_what_salesforce_would(sf, sandbox, kind, exceptio
     with pytest.raises(exception) as excinfo:
         sf.query("SELECT Id FROM Account")
     if code:
-        assert excinfo.value.content[0]["errorCode"] == code
+        assert error_body(excinfo.value)[0]["errorCode"] == code
     if kind != "expired_session":
         assert sf.query("SELECT Id FROM Account")["totalSize"] > 0
 
@@ -187,7 +189,7 @@ def test_daily_limit_refuses_with_request_limit_exceeded(sf, sandbox):
     sandbox.control.set_api_limit(5, used=5)
     with pytest.raises(SalesforceRefusedRequest) as excinfo:
         sf.query("SELECT Id FROM Account")
-    assert excinfo.value.content[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
+    assert error_body(excinfo.value)[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
 
 
 @pytest.mark.parametrize(

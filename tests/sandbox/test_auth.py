@@ -9,6 +9,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceExpiredSession
 
 from tests.fixtures.sandbox import sandbox_login
+from tests.helpers.salesforce import error_body
 
 
 def test_password_grant_login_through_simple_salesforce(sandbox):
@@ -49,7 +50,7 @@ def test_session_expires_after_the_idle_time(sandbox):
     time.sleep(1.3)
     with pytest.raises(SalesforceExpiredSession) as excinfo:
         sf.query("SELECT Id FROM Account LIMIT 1")
-    assert excinfo.value.content == [
+    assert error_body(excinfo.value) == [
         {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
     ]
     assert sandbox_login(sandbox).query("SELECT Id FROM Account LIMIT 1")["totalSize"] == 1

@@ -18,9 +18,11 @@ import requests
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceRefusedRequest
 
+from marketo_sync.sandbox.control import SandboxControl
 from marketo_sync.sandbox.store import Store
 from marketo_sync.sandbox.usage import HOUR, ApiUsage
 from tests.fixtures.sandbox import SandboxHandle, sandbox_login
+from tests.helpers.salesforce import error_body
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,8 +123,9 @@ def start_command(tmp_path: Path, *extra: str) -> subprocess.Popen:
 def test_api_limit_option_and_usage_survive_a_restart(tmp_path):
     def connect() -> Salesforce:
         state = json.loads((tmp_path / "state.json").read_text())
+        control = SandboxControl(state["url"], state["control_token"], state["ca_path"])
         handle = SandboxHandle(state["url"], state["ca_path"], state["client_id"],
-                               state["client_secret"], tmp_path / "state.json", None)
+                               state["client_secret"], tmp_path / "state.json", control)
         return sandbox_login(handle)
 
     process = start_command(tmp_path, "--api-limit", "3")
@@ -141,7 +144,7 @@ def test_api_limit_option_and_usage_survive_a_restart(tmp_path):
         assert sf.api_usage["api-usage"].used == 3
         with pytest.raises(SalesforceRefusedRequest) as excinfo:
             sf.query("SELECT Id FROM Account LIMIT 1")
-        assert excinfo.value.content[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
+        assert error_body(excinfo.value)[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(30)

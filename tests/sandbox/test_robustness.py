@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceMalformedRequest
 
 from marketo_sync.sandbox.store import Store
+from tests.helpers.salesforce import error_body
 
 WORDS = [
     "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "ASC", "DESC",
@@ -71,7 +72,7 @@ def test_fuzzed_soql_never_yields_a_500(sf, soql, endpoint):
 def test_out_of_range_limits_are_refused(sf, soql, code):
     with pytest.raises(SalesforceMalformedRequest) as excinfo:
         sf.query(soql)
-    assert excinfo.value.content[0]["errorCode"] == code
+    assert error_body(excinfo.value)[0]["errorCode"] == code
 
 
 def test_huge_number_literals_compare_instead_of_overflowing(sf):
@@ -97,7 +98,7 @@ def test_huge_number_literals_compare_instead_of_overflowing(sf):
 def test_out_of_range_numbers_in_writes_are_refused(sf, fields, code):
     with pytest.raises(SalesforceMalformedRequest) as excinfo:
         sf.Account.create({"Name": "Too Big", **fields})
-    assert excinfo.value.content[0]["errorCode"] == code
+    assert error_body(excinfo.value)[0]["errorCode"] == code
 
 
 def test_nan_in_a_write_is_a_json_parser_error(sf):
@@ -144,7 +145,7 @@ def test_an_internal_error_is_a_logged_json_unknown_exception(sf, monkeypatch, c
     ):
         sf.query("SELECT Id FROM Account")
     assert excinfo.value.status == 500
-    (error,) = excinfo.value.content
+    (error,) = error_body(excinfo.value)
     assert error["errorCode"] == "UNKNOWN_EXCEPTION"
     error_id = error["message"].rsplit(": ", 1)[1]
     assert any(

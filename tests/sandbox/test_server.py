@@ -1,37 +1,18 @@
-"""Lead conversion over SOAP, persistence with a data dir, the state file."""
+"""Lead conversion over SOAP, persistence with a data dir, the state file, silent clients."""
 
 import json
+import socket
 
 import requests
 
 from marketo_sync.sandbox.schema import OBJECTS
 from marketo_sync.sandbox.server import SandboxServer
-
-SOAP = """<?xml version="1.0" encoding="UTF-8"?>
-<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
-  xmlns:urn="urn:partner.soap.sforce.com">
-  <soapenv:Header><urn:SessionHeader><urn:sessionId>{token}</urn:sessionId></urn:SessionHeader>
-  </soapenv:Header>
-  <soapenv:Body><urn:convertLead><urn:leadConverts>
-    <urn:leadId>{lead}</urn:leadId>
-    <urn:convertedStatus>Closed - Converted</urn:convertedStatus>
-    <urn:opportunityName>First order</urn:opportunityName>
-  </urn:leadConverts></urn:convertLead></soapenv:Body>
-</soapenv:Envelope>"""
-
-
-def convert(sf, lead_id):
-    return sf.session.post(
-        f"{sf.base_url.split('/services')[0]}/services/Soap/u/59.0",
-        data=SOAP.format(token=sf.session_id, lead=lead_id),
-        headers={"Content-Type": "text/xml", "SOAPAction": "convertLead"},
-        timeout=10,
-    )
+from tests.helpers.soap import soap_convert_lead
 
 
 def test_convert_lead_creates_account_contact_opportunity(sf):
     lead = sf.query("SELECT Id, Company FROM Lead WHERE IsConverted = false LIMIT 1")["records"][0]
-    response = convert(sf, lead["Id"])
+    response = soap_convert_lead(sf, lead["Id"])
     assert response.status_code == 200
     assert "<success>true</success>" in response.text
     converted = sf.Lead.get(lead["Id"])
@@ -42,13 +23,13 @@ def test_convert_lead_creates_account_contact_opportunity(sf):
     contact = sf.Contact.get(converted["ConvertedContactId"])
     assert contact["AccountId"] == account["Id"]
     assert sf.Opportunity.get(converted["ConvertedOpportunityId"])["Name"] == "First order"
-    again = convert(sf, lead["Id"])
+    again = soap_convert_lead(sf, lead["Id"])
     assert "<success>false</success>" in again.text and "INVALID_STATUS" in again.text
 
 
 def test_convert_lead_with_a_bad_session_is_a_soap_fault(sf):
     sf.session_id = "expired"
-    response = convert(sf, "00Q5g0000000001AAA")
+    response = soap_convert_lead(sf, "00Q5g0000000001AAA")
     assert response.status_code == 500
     assert "INVALID_SESSION_ID" in response.text
 
@@ -78,3 +59,11 @@ def test_state_survives_a_restart_with_a_data_dir(tmp_path):
         assert record["Name"] == "Kept"
     finally:
         second.stop()
+
+
+def test_a_client_that_connects_and_sends_nothing_blocks_no_other(sandbox):
+    """A stopped process may hold a connection mid-handshake (the fencing test stops workers)."""
+    port = int(sandbox.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)):
+        response = requests.get(f"{sandbox.url}/services/data/", verify=sandbox.ca_path, timeout=5)
+    assert response.status_code == 200

@@ -1,10 +1,13 @@
 """Table-driven: every query shape the clients send, and malformed queries with the exact code."""
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+from tests.helpers.salesforce import error_body
 
 VALID = [
     ("SELECT Id, Name FROM Account", None),
@@ -69,7 +72,7 @@ def test_valid_shapes_are_answered(sf, soql, _):
 def test_malformed_queries_give_salesforce_error_codes(sf, soql, code):
     with pytest.raises(SalesforceMalformedRequest) as excinfo:
         sf.query(soql)
-    assert excinfo.value.content[0]["errorCode"] == code
+    assert error_body(excinfo.value)[0]["errorCode"] == code
 
 
 def test_where_clause_semantics(sf):
@@ -96,7 +99,7 @@ def test_keyset_paging_query_returns_rows_after_the_watermark(sf):
 def test_duplicate_field_message_names_the_field(sf):
     with pytest.raises(SalesforceMalformedRequest) as excinfo:
         sf.query("SELECT Id, id FROM Account")
-    assert excinfo.value.content[0]["message"].endswith("duplicate field selected: Id")
+    assert error_body(excinfo.value)[0]["message"].endswith("duplicate field selected: Id")
     record = sf.query("SELECT Name, Account.Name FROM Contact LIMIT 1")["records"][0]
     assert list(record) == ["attributes", "Name", "Account"]
 
@@ -114,7 +117,7 @@ def nocase(value: str | None) -> str:
     return (value or "").lower()
 
 
-def ids(rows: list[dict]) -> list[str]:
+def ids(rows: Iterable[dict]) -> list[str]:
     return [r["Id"] for r in rows]
 
 

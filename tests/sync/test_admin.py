@@ -2,6 +2,7 @@
 
 import csv
 import io
+from datetime import timedelta
 
 import django_rq
 import pytest
@@ -11,8 +12,15 @@ from django.utils import timezone
 
 from accounts.models import Account
 from activities.models import AccountHistory
+from marketo_sync.sync.jobs import tick
 from marketo_sync.sync.models import SyncError, SyncRun, SyncState
-from marketo_sync.sync.services import CYCLE_JOB_ID
+from marketo_sync.sync.services import (
+    CYCLE_JOB_ID,
+    next_cycle_due,
+    schedule_interval_record,
+    schedule_interval_seconds,
+    sync_set_paused,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,14 +31,14 @@ STATUS = reverse("admin:sync_status")
 def cycles():
     now = timezone.now()
     SyncRun.objects.create(
-        mode="incremental", status="success", started_at=now - timezone.timedelta(minutes=10),
-        finished_at=now - timezone.timedelta(minutes=9), fetched=120, api_calls=7,
+        mode="incremental", status="success", started_at=now - timedelta(minutes=10),
+        finished_at=now - timedelta(minutes=9), fetched=120, api_calls=7,
         local_edits_overwritten=2, accounts_skipped_activity_limit=1, api_used=4200,
         api_limit=15000,
     )
     SyncRun.objects.create(
-        mode="incremental", status="failed", started_at=now - timezone.timedelta(minutes=5),
-        finished_at=now - timezone.timedelta(minutes=4), fetched=30, api_calls=3, errors=1,
+        mode="incremental", status="failed", started_at=now - timedelta(minutes=5),
+        finished_at=now - timedelta(minutes=4), fetched=30, api_calls=3, errors=1,
         error="<script>alert(1)</script>", api_used=4300, api_limit=15000,
     )
     SyncError.objects.create(object_name="Account", sfdc_id="0019000000B98deAAB", message="bad")
@@ -52,6 +60,12 @@ def test_marketers_see_the_status_without_the_buttons(marketer_client, cycles):
     assert not SyncState.objects.filter(paused=True).exists()
 
 
+def test_the_status_names_the_configured_activity_limit(marketer_client, cycles, settings):
+    settings.ACTIVITY_CONTACT_LIMIT = 12500
+    text = marketer_client.get(STATUS).content.decode()
+    assert "1 account skipped by the 12,500-contact activity rule" in text
+
+
 @pytest.mark.django_db(transaction=True)  # the job is enqueued when the transaction commits
 def test_sync_now_queues_one_cycle(operator_client):
     assert "Sync now" in operator_client.get(STATUS).content.decode()
@@ -66,7 +80,10 @@ def test_sync_now_queues_one_cycle(operator_client):
 def test_pause_and_resume(operator_client):
     operator_client.post(reverse("admin:sync_pause"), {"paused": "1"})
     assert SyncState.objects.filter(paused=True).exists()
-    assert "Resume sync" in operator_client.get(STATUS).content.decode()
+    assert set(SyncState.objects.values_list("paused_by", flat=True)) == {"marketer"}
+    page = operator_client.get(STATUS).content.decode()
+    assert "Resume sync" in page
+    assert "The sync is paused since " in page and " UTC by marketer." in page
     operator_client.post(reverse("admin:sync_pause"), {"paused": "0"})
     assert not SyncState.objects.filter(paused=True).exists()
     assert "Pause sync" in operator_client.get(STATUS).content.decode()
@@ -113,12 +130,12 @@ def test_the_error_export_keeps_salesforce_text_out_of_spreadsheet_formulas(mark
 def test_a_cycle_page_links_the_accounts_the_activity_limit_skipped(marketer_client):
     now = timezone.now()
     cycle = SyncRun.objects.create(
-        mode="incremental", status="success", started_at=now - timezone.timedelta(minutes=2),
+        mode="incremental", status="success", started_at=now - timedelta(minutes=2),
         finished_at=now, accounts_skipped_activity_limit=1,
     )
     object_run = SyncRun.objects.create(
         object_name="Account", mode="incremental", status="success",
-        started_at=now - timezone.timedelta(minutes=1), finished_at=now,
+        started_at=now - timedelta(minutes=1), finished_at=now,
     )
     big = Account.objects.create(sfdc_id="0019000000B98deAAB", name="<b>Big</b> Co")
     small = Account.objects.create(sfdc_id="0019000000oC4HkAAK", name="Small")
@@ -134,3 +151,47 @@ def test_a_cycle_page_links_the_accounts_the_activity_limit_skipped(marketer_cli
         assert reverse("admin:accounts_account_change", args=[big.pk]) in text
         assert "&lt;b&gt;Big&lt;/b&gt; Co" in text
         assert reverse("admin:accounts_account_change", args=[small.pk]) not in text
+
+
+def test_the_admin_names_the_product(marketer_client):
+    text = marketer_client.get(reverse("admin:index")).content.decode()
+    assert '<a href="/admin/">marketo-sync</a>' in text
+    assert "Django administration" not in text and "Django site admin" not in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sync_now_while_paused_is_refused_and_no_next_cycle_is_shown(operator_client, cycles):
+    assert "Next scheduled cycle" in operator_client.get(STATUS).content.decode()
+    sync_set_paused(paused=True, by="ops", reason="maintenance")
+    refused = operator_client.post(reverse("admin:sync_now"), follow=True).content.decode()
+    assert "The sync is paused since " in refused and " by ops (maintenance): resume it first." in (
+        refused
+    )
+    assert "A sync cycle was queued" not in refused
+    assert django_rq.get_queue("sync").job_ids == []
+    assert "Next scheduled cycle" not in refused
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_next_cycle_follows_the_interval_the_schedule_runs_with(operator_client, settings):
+    finished = timezone.now() - timedelta(seconds=30)
+    SyncRun.objects.create(mode="incremental", status="success", started_at=finished,
+                           finished_at=finished)
+    settings.SYNC_INTERVAL_SECONDS = 300  # this web process's own setting
+    assert next_cycle_due() == finished + timedelta(seconds=300)
+    schedule_interval_record(60)  # what the workers' schedule last ran with
+    assert next_cycle_due() == finished + timedelta(seconds=60)
+    settings.SYNC_INTERVAL_SECONDS = 60
+    tick()  # a worker's tick records its own interval
+    settings.SYNC_INTERVAL_SECONDS = 300
+    assert schedule_interval_seconds() == 60
+
+
+def test_the_backlog_table_lists_only_objects_with_something_waiting(marketer_client):
+    SyncState.objects.create(object_name="Account", backlog=0)
+    SyncState.objects.create(object_name="Contact", backlog=42)
+    SyncState.objects.create(object_name="Lead")
+    table = marketer_client.get(STATUS).content.decode().split('id="sync-backlog"')[1]
+    table = table.split("</table>")[0]
+    assert "<td>Contact</td><td>42</td>" in table
+    assert "<td>Account</td>" not in table and "<td>Lead</td>" not in table

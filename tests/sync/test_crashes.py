@@ -14,20 +14,10 @@ from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.models import SyncRun
 from marketo_sync.sync.services import sync_enqueue_cycle
 from tests.fixtures.workers import run_manage, run_worker
+from tests.helpers.sandbox_changes import update_accounts
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
-
-
-def update_accounts(control) -> int:
-    """Change two fields of every account with contacts; returns the activities expected."""
-    expected = 0
-    for number, account in enumerate(Account.objects.exclude(contacts=None).order_by("sfdc_id")):
-        control.update(
-            "Account", account.sfdc_id, {"Industry": f"Crash Test {number}", "Tier__c": 90 + number}
-        )
-        expected += 2 * account.contacts.filter(is_deleted=False).count()
-    return expected
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """The RQ path, crashes at fixed points, the 5,000-contact rule at the real limit."""
 
+import logging
 import signal
 import threading
 import time
@@ -13,7 +14,8 @@ from rq.job import JobStatus
 
 from accounts.models import Account, Contact
 from activities.models import AccountHistory, Activity
-from marketo_sync.sync.cycle import sync_cycle
+from marketo_sync.sync.cycle import cycle_summary, sync_cycle
+from marketo_sync.sync.jobs import run_sync_cycle
 from marketo_sync.sync.models import SyncRun
 from marketo_sync.sync.selectors import accounts_skipped_by_activity_limit
 from marketo_sync.sync.services import (
@@ -21,6 +23,7 @@ from marketo_sync.sync.services import (
     cycle_pending,
     sync_cycle_due,
     sync_enqueue_cycle,
+    sync_set_paused,
 )
 from tests.fixtures.workers import run_manage
 
@@ -139,3 +142,50 @@ def test_a_started_job_of_a_dead_worker_does_not_block_the_schedule(sandbox, set
     job.heartbeat(timezone.now() - timedelta(minutes=10), ttl=60)
     assert not cycle_pending()
     assert sync_enqueue_cycle() is not None
+
+
+def cycle_log_records(caplog) -> list:
+    return [record for record in caplog.records if record.message.startswith("sync ")]
+
+
+def test_the_worker_logs_each_cycles_summary_line(sandbox, caplog):
+    caplog.set_level(logging.INFO)
+    run_sync_cycle()
+    [record] = cycle_log_records(caplog)
+    cycle = SyncRun.objects.get(object_name="")
+    assert record.levelno == logging.INFO
+    assert record.message == cycle_summary(cycle)
+    assert record.message.startswith("sync success: ") and "records quarantined" in record.message
+    assert record.run_id == cycle.pk
+
+
+def test_quarantined_records_make_the_summary_a_warning(sandbox, caplog):
+    sandbox.control.inject_fault(
+        "malformed_record", path="/query", field="Name", value="bad\x00name", index=0
+    )
+    caplog.set_level(logging.INFO)
+    run_sync_cycle()
+    [record] = cycle_log_records(caplog)
+    assert record.levelno == logging.WARNING
+    assert "1 records quarantined" in record.message
+
+
+def test_a_failed_cycle_logs_its_summary_and_error_as_a_warning(sandbox, caplog):
+    sandbox.control.inject_fault("unavailable", count=100, path="/query")
+    caplog.set_level(logging.INFO)
+    run_sync_cycle()
+    [record] = cycle_log_records(caplog)
+    assert record.levelno == logging.WARNING
+    assert record.message.startswith("sync failed: ")
+    assert record.message.endswith(SyncRun.objects.get(object_name="").error)
+
+
+def test_a_refused_cycle_job_logs_why(db, caplog):
+    sync_set_paused(paused=True, by="ops")
+    caplog.set_level(logging.INFO)
+    assert run_sync_cycle() is None
+    assert any(
+        record.message.startswith("sync cycle not started: paused since ")
+        and record.message.endswith(" by ops")
+        for record in caplog.records
+    )

@@ -1,0 +1,1 @@
+"""Plain functions several test modules share; fixtures live in tests/fixtures."""
