@@ -5,21 +5,25 @@ Salesforce ids and system timestamps are read-only; every local edit goes throug
 `accounts.services`, which saves only what changed and logs it.
 """
 
+from contextlib import suppress
 from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 
+from accounts import admin_smart_lists  # noqa: F401 - registers the smart lists' admin
 from accounts.admin_convert import ConvertPersonAdminMixin
+from accounts.admin_filters import PEOPLE_LIST_FILTERS
 from accounts.forms import (
     ACCOUNT_COLUMNS,
     PERSON_COLUMNS,
@@ -30,6 +34,7 @@ from accounts.forms import (
 )
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from accounts.selectors import (
+    InvalidFilter,
     account_divergences,
     account_history,
     account_history_attributes,
@@ -41,15 +46,24 @@ from accounts.selectors import (
     contact_sfdc_ids_by_object,
     contact_timeline,
     conversion_list_with_records,
+    person_account_lookup_allowed,
+    person_search,
+    smart_list_get,
 )
 from accounts.services import (
     ACCOUNT_API_NAMES,
     PERSON_API_NAMES,
     account_apply_local_edit,
     contact_apply_local_edit,
+    export_start,
 )
 from activities.models import Activity
-from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin, staff_user
+from marketo_sync.admin_mixins import (
+    EstimatedCountPaginator,
+    ReadOnlyAdminMixin,
+    staff_user,
+)
+from marketo_sync.csv_export import csv_response
 from marketo_sync.fields import concrete_field
 from marketo_sync.forbidden import MissingPermission
 from marketo_sync.sync.selectors import (
@@ -60,7 +74,8 @@ from marketo_sync.sync.selectors import (
 from marketo_sync.sync.services import sync_enqueue_records
 
 CONTACT_SYSTEM_READONLY = (
-    "sfdc_id", "sfdc_lead_id", "sfdc_type", "account", "owner", "company", "lead_status",
+    "sfdc_id", "sfdc_lead_id", "sfdc_type", "account", "owner", "company", "industry",
+    "number_of_employees", "annual_revenue", "city", "state", "country", "lead_status",
     "sfdc_last_modified", "synced_at", "is_deleted", "locally_edited_at", "salesforce_fields",
 )
 SYSTEM_READONLY = (
@@ -165,17 +180,12 @@ class IndustryFilter(admin.SimpleListFilter):
 
     title = "industry"
     parameter_name = "industry"
-    lookup = "industry"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [(industry, industry) for industry in account_industry_choices()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(**{self.lookup: self.value()}) if self.value() else queryset
-
-
-class AccountIndustryFilter(IndustryFilter):
-    lookup = "account__industry"
+        return queryset.filter(industry=self.value()) if self.value() else queryset
 
 
 class ResyncAdminMixin(admin.ModelAdmin):
@@ -200,6 +210,21 @@ class ResyncAdminMixin(admin.ModelAdmin):
             sync_enqueue_records(object_name=object_name, sfdc_ids=sfdc_ids)
         queued = sum(len(sfdc_ids) for sfdc_ids in ids_by_object.values())
         self.message_user(request, f"{queued} record(s) queued for a re-sync from Salesforce.")
+
+
+class ExportCsvAdminMixin:
+    """"Export as CSV": the selection, or with "select all" the whole filtered list, streamed."""
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.export_people")
+
+    @admin.action(description="Export as CSV", permissions=["export"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponseBase:
+        header, rows = export_start(
+            user=staff_user(request), queryset=queryset, filter_query=request.GET.urlencode()
+        )
+        name = str(queryset.model._meta.verbose_name_plural).replace(" ", "-")
+        return csv_response(filename=f"{name}.csv", header=header, rows=rows)
 
 
 class AccountEditMixin(admin.ModelAdmin):
@@ -325,7 +350,9 @@ class ChangeFormContextMixin(admin.ModelAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin):
+class AccountAdmin(
+    ExportCsvAdminMixin, ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin
+):
     form = AccountLocalEditForm
     list_display = (
         "name", "locally_edited", "diverging_fields", "industry", "type", "billing_country",
@@ -337,7 +364,7 @@ class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 50
-    actions = ("resync_selected",)
+    actions = ("resync_selected", "export_csv")
     readonly_fields = (*SYSTEM_READONLY, "locally_edited_at", "locally_edited_by", "divergence")
     fieldsets = (
         (
@@ -455,21 +482,65 @@ class AccountAdmin(ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin):
 
 @admin.register(Contact)
 class ContactAdmin(
-    ConvertPersonAdminMixin, ChangeFormContextMixin, ResyncAdminMixin, AccountEditMixin
+    ConvertPersonAdminMixin, ExportCsvAdminMixin, ChangeFormContextMixin, ResyncAdminMixin,
+    AccountEditMixin,
 ):
     form = ContactLocalEditForm
-    list_display = ("__str__", "email", "sfdc_type", "account", "owner", "is_deleted")
-    list_filter = ("sfdc_type", AccountIndustryFilter, "owner", "is_deleted")
+    list_display = (
+        "__str__", "email", "sfdc_type", "company_name", "company_industry", "owner", "is_deleted"
+    )
+    list_filter = PEOPLE_LIST_FILTERS
     list_select_related = ("account", "owner")
-    search_fields = ("first_name", "last_name", "email", "account__name")
+    search_fields = ("first_name", "last_name", "email", "company")  # see get_search_results
+    search_help_text = (
+        "An email (with @), first and last name (either order), or one word: the start of a "
+        "first name, last name, email or company."
+    )
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # a count per choice over every person
     paginator = EstimatedCountPaginator
     list_per_page = 50
-    actions = ("resync_selected", "convert_person")
+    actions = ("resync_selected", "convert_person", "export_csv")
     readonly_fields = (*CONTACT_SYSTEM_READONLY, "account_data")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("account", "owner")
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """A smart list opened here states its rules above its people."""
+        context = dict(extra_context or {})
+        if request.GET.get("smart_list"):
+            with suppress(InvalidFilter):  # the filter itself answers it with ?e=1
+                context["smart_list"] = smart_list_get(pk=request.GET["smart_list"])
+        return super().changelist_view(request, context)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        try:
+            return person_search(people=queryset, term=search_term), False
+        except InvalidFilter as exc:
+            raise IncorrectLookupParameters(str(exc)) from exc
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        allowed = person_account_lookup_allowed(lookup=lookup)
+        if allowed is None:
+            return super().lookup_allowed(lookup, value, request)
+        return allowed
+
+    @admin.display(description="Company", ordering="account__name")
+    def company_name(self, obj: Contact) -> str:
+        return obj.account.name if obj.sfdc_type == Contact.SfdcType.CONTACT and obj.account else (
+            obj.company
+        )
+
+    @admin.display(description="Industry")
+    def company_industry(self, obj: Contact) -> str:
+        if obj.sfdc_type == Contact.SfdcType.CONTACT:
+            return obj.account.industry if obj.account else ""
+        return obj.industry
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # people come from Salesforce

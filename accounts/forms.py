@@ -1,4 +1,4 @@
-"""Forms for local edits: they report only what the marketer changed.
+"""Forms for local edits (they report only what the marketer changed) and smart-list rules.
 
 Every editable field posts its initial value too (`show_hidden_initial`), so `changed_data`
 compares against what the marketer saw, not against the database now: a form opened before a sync
@@ -10,7 +10,8 @@ from typing import Any
 
 from django import forms
 
-from accounts.models import Account, Contact
+from accounts.models import Account, Contact, SmartListRule
+from accounts.selectors import InvalidFilter, smart_list_rule_check
 from accounts.services import ACCOUNT_API_NAMES, PERSON_API_NAMES
 from activities.models import Activity
 
@@ -139,3 +140,28 @@ class TimelineFilterForm(forms.Form):
             "since": cleaned.get("timeline_from"),
             "until": cleaned.get("timeline_to"),
         }
+
+
+class SmartListRuleForm(forms.ModelForm):
+    """A rule is saved only if it applies: a known field, an operator of its kind, values of
+    its type (a number for employees, a date for dates), a second value for "between"."""
+
+    class Meta:
+        model = SmartListRule
+        fields = ("field", "operator", "value", "value_to", "position")
+        help_texts = {
+            "operator": "Text fields: is, is not, contains, starts with, is empty. Numbers and "
+            "dates: is, greater/less than, at least/most, between, is empty.",
+        }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        rule = SmartListRule(**{name: cleaned.get(name, "") for name in (
+            "field", "operator", "value", "value_to")})
+        try:
+            smart_list_rule_check(rule=rule)
+        except InvalidFilter as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return cleaned

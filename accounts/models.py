@@ -6,9 +6,11 @@ is never sent back, and the next Salesforce update of the account overwrites it 
 """
 
 from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 
+from accounts.person_fields import PERSON_FILTER_FIELDS, Operator
 from marketo_sync.models import SalesforceIdField, SalesforceRecord, sfdc_id_shape_constraint
 
 
@@ -72,6 +74,8 @@ class Account(SalesforceRecord):
         constraints = [sfdc_id_shape_constraint("account")]
         indexes = [
             models.Index(Lower("name"), name="account_name_lower_idx"),
+            models.Index(OpClass(Upper("name"), name="text_pattern_ops"),
+                         name="account_name_prefix_idx"),
             models.Index(fields=["industry"], name="account_industry_idx"),
         ]
 
@@ -100,7 +104,26 @@ class Contact(SalesforceRecord):
     email = models.EmailField(max_length=255, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     title = models.CharField(max_length=255, blank=True)
+    # A lead's company (Salesforce's Lead fields); a contact's company is its account.
     company = models.CharField(max_length=255, blank=True, help_text="Leads only.")
+    # Empty by default in the database too, so bulk SQL inserts need not name them.
+    industry = models.CharField(
+        max_length=255, blank=True, default="", db_default="", help_text="Leads only."
+    )
+    number_of_employees = models.IntegerField(null=True, blank=True, help_text="Leads only.")
+    annual_revenue = models.DecimalField(
+        max_digits=18, decimal_places=2, null=True, blank=True, help_text="Leads only."
+    )
+    city = models.CharField(
+        max_length=255, blank=True, default="", db_default="", help_text="Leads only."
+    )
+    state = models.CharField(
+        "state/province", max_length=255, blank=True, default="", db_default="",
+        help_text="Leads only.",
+    )
+    country = models.CharField(
+        max_length=255, blank=True, default="", db_default="", help_text="Leads only."
+    )
     lead_status = models.CharField(max_length=255, blank=True)
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
@@ -133,7 +156,10 @@ class Contact(SalesforceRecord):
         ordering = ["last_name", "first_name"]
         verbose_name = "person"
         verbose_name_plural = "people"
-        permissions = [("convert_person", "Can run Convert Person (creates records in Salesforce)")]
+        permissions = [
+            ("convert_person", "Can run Convert Person (creates records in Salesforce)"),
+            ("export_people", "Can export people and accounts as CSV"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["sfdc_id"], name="contact_sfdc_id_unique"),
             models.UniqueConstraint(fields=["sfdc_lead_id"], name="contact_sfdc_lead_id_unique"),
@@ -147,7 +173,24 @@ class Contact(SalesforceRecord):
         # Every index slows every write of a sync page; these are the ones queries use.
         indexes = [
             models.Index(fields=["email"], name="contact_email_idx"),
+            # The People list's prefix search (`UPPER(col) LIKE 'ANA%'`, whatever the collation).
+            *(
+                models.Index(OpClass(Upper(column), name="text_pattern_ops"),
+                             name=f"contact_{column}_prefix_idx")
+                for column in ("first_name", "last_name", "email", "company")
+            ),
             models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
+            # A lead's own company fields, for the company-level filters and smart lists (only
+            # the leads' rows: contacts are found through their account).
+            *(
+                models.Index(fields=[column], name=f"lead_{short}_idx",
+                             condition=models.Q(sfdc_type="lead"))
+                for column, short in (
+                    ("industry", "industry"), ("country", "country"), ("state", "state"),
+                    ("city", "city"), ("number_of_employees", "employees"),
+                    ("annual_revenue", "revenue"),
+                )
+            ),
             # Only contacts waiting for their account (linked when it arrives): a tiny index.
             models.Index(
                 fields=["account_sfdc_id"],
@@ -239,3 +282,52 @@ class PersonConversion(models.Model):
 
     def __str__(self) -> str:
         return f"Convert {self.person} ({self.get_status_display()})"
+
+
+class SmartList(models.Model):
+    """A saved selection of people, as Marketo's smart lists: rules over person and company
+    fields, combined with ALL or ANY. Shared by every marketer; the owner is who created it."""
+
+    class Match(models.TextChoices):
+        ALL = "all", "All rules (and)"
+        ANY = "any", "Any rule (or)"
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    match = models.CharField(max_length=3, choices=Match.choices, default=Match.ALL)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="smart_lists",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SmartListRule(models.Model):
+    """One rule: field, operator, value (and a second value for "between")."""
+
+    smart_list = models.ForeignKey(SmartList, on_delete=models.CASCADE, related_name="rules")
+    field = models.CharField(
+        max_length=40, choices=[(f.name, f.label) for f in PERSON_FILTER_FIELDS.values()]
+    )
+    operator = models.CharField(max_length=20, choices=Operator.choices)
+    value = models.CharField(max_length=255, blank=True)
+    value_to = models.CharField("and (for between)", max_length=255, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        parts = [self.get_field_display(), self.get_operator_display()]
+        if self.operator != Operator.IS_EMPTY:
+            parts.append(repr(self.value))
+        if self.operator == Operator.BETWEEN:
+            parts.append(f"and {self.value_to!r}")
+        return " ".join(parts)

@@ -41,6 +41,17 @@ PERSON_FIELDS = {
     "Title": "title",
 }
 
+# A lead's company, as Salesforce's Lead holds it (a contact's company is its account).
+LEAD_COMPANY_FIELDS = {
+    "Company": "company",
+    "Industry": "industry",
+    "NumberOfEmployees": "number_of_employees",
+    "AnnualRevenue": "annual_revenue",
+    "City": "city",
+    "State": "state",
+    "Country": "country",
+}
+
 
 class BadRecord(ValueError):
     """This record cannot be stored as it is; the message says which field and why."""

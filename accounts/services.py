@@ -5,17 +5,25 @@ revert what the sync brought in), under a row lock so a concurrent sync page is 
 before or wholly after the edit.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group, Permission, User
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Account, Contact
 from accounts.salesforce_fields import ACCOUNT_FIELDS, PERSON_FIELDS
+from accounts.selectors import (
+    ACCOUNT_EXPORT_COLUMNS,
+    PERSON_EXPORT_COLUMNS,
+    account_export_rows,
+    person_export_rows,
+)
 from activities.models import Activity
 from activities.services import FieldChange, account_changes_log
 from marketo_sync.db import quoted_table, reassign_related
@@ -119,11 +127,17 @@ def contact_apply_local_edit(
 
 
 MARKETER_APPS = ("accounts", "activities", "sync")
-MARKETER_CHANGE_PERMISSIONS = ("change_account", "change_contact")
+MARKETER_CHANGE_PERMISSIONS = (
+    "change_account", "change_contact", "export_people",
+    # smart lists are shared: every marketer builds, changes and removes them
+    "add_smartlist", "change_smartlist", "delete_smartlist",
+    "add_smartlistrule", "change_smartlistrule", "delete_smartlistrule",
+)
 
 
 def marketers_group_ensure() -> Group:
-    """The Marketers group with exactly: view everything, change accounts and people.
+    """The Marketers group with exactly: view everything, change accounts and people, export,
+    and build smart lists.
 
     The data migration creates it; this restores it where a database was flushed (tests) or
     permissions drifted.
@@ -185,3 +199,23 @@ def person_absorb(pairs: list[tuple[int, int]]) -> None:
         )
     reassign_related(Contact, pairs)
     Contact.objects.filter(pk__in=contact_rows).delete()
+
+
+def export_start(
+    *, user: User, queryset: QuerySet, filter_query: str
+) -> tuple[list[str], Iterator[tuple]]:
+    """A CSV export of people or accounts: recorded in the admin log (who, when, which filter,
+    how many rows) before the rows stream; returns the header and the rows."""
+    model = queryset.model
+    rows = queryset.count()
+    LogEntry.objects.create(
+        user_id=user.pk,
+        content_type=ContentType.objects.get_for_model(model),
+        object_repr=f"CSV export of {rows} {model._meta.verbose_name_plural}"[:200],
+        action_flag=CHANGE,
+        change_message=f"Exported {rows} rows as CSV; filter: ?{filter_query}"
+        if filter_query else f"Exported {rows} rows as CSV; no filter",
+    )
+    if model is Account:
+        return list(ACCOUNT_EXPORT_COLUMNS), account_export_rows(accounts=queryset)
+    return list(PERSON_EXPORT_COLUMNS), person_export_rows(people=queryset)

@@ -10,9 +10,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
-# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
 
 def staff_user(request: HttpRequest) -> User:
     """The user of an admin request: the admin site serves only logged-in staff."""
@@ -31,13 +28,6 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """Text from Salesforce exported to CSV: a leading quote keeps `=HYPERLINK(...)` inert."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def whole_table(queryset: QuerySet) -> bool:

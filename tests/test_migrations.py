@@ -17,7 +17,8 @@ def test_migrate_from_zero_and_back():
     codenames = set(
         Group.objects.get(name="Marketers").permissions.values_list("codename", flat=True)
     )
-    assert {"change_account", "change_contact", "view_account", "view_activity"} <= codenames
+    assert {"change_account", "change_contact", "view_account", "view_activity",
+            "export_people"} <= codenames
     assert not {"add_account", "delete_account", "convert_person"} & codenames
 
 

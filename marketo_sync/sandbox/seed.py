@@ -219,10 +219,23 @@ class Seeder:
 
         self.insert("Opportunity", opportunities(), integration_user)
 
+        # A lead's firmographics come from their own stream, so adding them left the names,
+        # emails and statuses of every seeded org as they were.
+        firmographics = random.Random(plan.number + 1)  # noqa: S311 - reproducible test data
+
+        def lead_company() -> dict:
+            city, state, _postal, country = firmographics.choice(CITIES)
+            return {
+                "NumberOfEmployees": firmographics.choice((8, 25, 120, 450, 1500, 8000, 30000)),
+                "AnnualRevenue": float(firmographics.choice((1, 5, 20, 90, 600, 3000)) * 1_000_000),
+                "City": city, "State": state or None, "Country": country,
+            }
+
         def leads() -> Iterator[dict]:
             for index in range(plan.leads):
                 first, last = self.person()
                 yield {
+                    **lead_company(),
                     **self.system(), "FirstName": first, "LastName": last,
                     "Company": self.company(plan.accounts + index),
                     "Email": f"{first}.{last}.lead{index}@example.net".lower(),

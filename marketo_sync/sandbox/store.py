@@ -127,6 +127,12 @@ class Store:
                 self.db.execute(
                     f'CREATE TABLE IF NOT EXISTS "{obj.name}" ({columns}, "_cascade_of" TEXT)'
                 )
+                stored = {row[1] for row in self.db.execute(f'PRAGMA table_info("{obj.name}")')}
+                for field in obj.fields:
+                    if field.name not in stored:  # an org file from before the field existed
+                        self.db.execute(
+                            f'ALTER TABLE "{obj.name}" ADD COLUMN "{field.name}" {field.sql_type}'
+                        )
                 self.db.execute(
                     f'CREATE UNIQUE INDEX IF NOT EXISTS "{obj.name}_id" ON "{obj.name}" ("Id")'
                 )
@@ -644,7 +650,12 @@ class Store:
             owner = owner_id or lead["OwnerId"] or user_id
             (account_id,) = self.insert_many(
                 account_obj,
-                [{"Name": lead["Company"], "Industry": lead["Industry"], "OwnerId": owner}],
+                [{
+                    "Name": lead["Company"], "Industry": lead["Industry"], "OwnerId": owner,
+                    "NumberOfEmployees": lead["NumberOfEmployees"],
+                    "AnnualRevenue": lead["AnnualRevenue"], "BillingCity": lead["City"],
+                    "BillingState": lead["State"], "BillingCountry": lead["Country"],
+                }],
                 user_id,
             )
             (contact_id,) = self.insert_many(

@@ -1,24 +1,20 @@
 """Sync runs, record errors and the sync status page (Sync now, Pause/Resume, the chart)."""
 
-import csv
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet, Sum
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from marketo_sync.admin_mixins import (
-    EstimatedCountPaginator,
-    ReadOnlyAdminMixin,
-    spreadsheet_safe,
-)
+from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
+from marketo_sync.csv_export import csv_response
 from marketo_sync.forbidden import MissingPermission
 from marketo_sync.sync.charts import backlog_chart_svg, runs_chart_svg
 from marketo_sync.sync.models import SyncError, SyncRun
@@ -173,13 +169,10 @@ class SyncErrorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"{count} error(s) dismissed.")
 
     @admin.action(description="Export selected as CSV", permissions=["view"])
-    def export_csv(self, request: HttpRequest, queryset: Any) -> HttpResponse:
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="sync-errors.csv"'
-        writer = csv.writer(response)
+    def export_csv(self, request: HttpRequest, queryset: Any) -> HttpResponseBase:
         columns = ["object_name", "sfdc_id", "message", "attempts", "first_seen_at",
                    "last_seen_at", "next_try_at", "resolved_at", "dismissed", "run_id"]
-        writer.writerow(columns)
-        for row in queryset.values_list(*columns).iterator():
-            writer.writerow([spreadsheet_safe(value) for value in row])
-        return response
+        return csv_response(
+            filename="sync-errors.csv", header=columns,
+            rows=queryset.values_list(*columns).iterator(chunk_size=2000),
+        )

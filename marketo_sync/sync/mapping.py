@@ -12,6 +12,7 @@ from typing import Any
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from accounts.salesforce_fields import (
     ACCOUNT_FIELDS,
+    LEAD_COMPANY_FIELDS,
     PERSON_FIELDS,
     BadRecord,
     clean_text,
@@ -124,7 +125,7 @@ MAPPINGS: dict[str, ObjectMapping] = {
         Contact,
         key="sfdc_lead_id",
         modstamp_field="sfdc_lead_last_modified",
-        columns={**PERSON_FIELDS, "Company": "company", "Status": "lead_status"},
+        columns={**PERSON_FIELDS, **LEAD_COMPANY_FIELDS, "Status": "lead_status"},
         required=("LastName",),
         merges=True,
         derived=frozenset({"Name"}),

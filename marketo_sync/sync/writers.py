@@ -16,7 +16,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
-from accounts.salesforce_fields import BadRecord, clean_id
+from accounts.salesforce_fields import LEAD_COMPANY_FIELDS, BadRecord, clean_id
 from accounts.services import person_absorb
 from activities.models import Activity
 from activities.services import FieldChange, account_changes_log
@@ -425,8 +425,8 @@ class OpportunityWriter(AccountChildWriter):
 
 
 LEAD_UPSERT_FIELDS = (
-    "first_name", "last_name", "email", "phone", "title", "company", "lead_status",
-    "custom_fields", "sfdc_lead_last_modified", "owner", "synced_at", "is_deleted",
+    "first_name", "last_name", "email", "phone", "title", *LEAD_COMPANY_FIELDS.values(),
+    "lead_status", "custom_fields", "sfdc_lead_last_modified", "owner", "synced_at", "is_deleted",
     "master_record_sfdc_id",
 )
 

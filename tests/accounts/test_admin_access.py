@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 CUSTOM_PAGES = ["admin:accounts_account_local_edits", "admin:sync_status"]
 
 
-def test_the_marketers_group_holds_exactly_view_everything_and_change_accounts_and_people():
+def test_the_marketers_group_holds_exactly_view_everything_change_export_and_smart_lists():
     granted = {
         f"{app}.{codename}"
         for app, codename in Group.objects.get(name="Marketers").permissions.values_list(
@@ -26,7 +26,10 @@ def test_the_marketers_group_holds_exactly_view_everything_and_change_accounts_a
             codename__startswith="view_",
         ).values_list("content_type__app_label", "codename")
     }
-    assert granted == views | {"accounts.change_account", "accounts.change_contact"}
+    smart_lists = {f"accounts.{action}_{model}" for action in ("add", "change", "delete")
+                   for model in ("smartlist", "smartlistrule")}
+    assert granted == views | smart_lists | {
+        "accounts.change_account", "accounts.change_contact", "accounts.export_people"}
     assert {"accounts.view_account", "accounts.view_contact", "activities.view_activity",
             "sync.view_syncrun", "sync.view_syncerror"} <= granted
 

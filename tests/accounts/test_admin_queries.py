@@ -24,6 +24,10 @@ PAGES: dict[str, Callable[[Account], str]] = {
     "people by industry": lambda a: (
         reverse("admin:accounts_contact_changelist") + f"?industry={a.industry}"
     ),
+    "people by company and account": lambda a: (
+        reverse("admin:accounts_contact_changelist")
+        + f"?industry={a.industry}&country=&employees_min=0&account__type=&has_email=yes"
+    ),
     "accounts": lambda a: reverse("admin:accounts_account_changelist"),
     "accounts with local edits": lambda a: (
         reverse("admin:accounts_account_changelist") + "?locally_edited=yes"

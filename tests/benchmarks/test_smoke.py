@@ -1,6 +1,7 @@
 """The benchmark runner still runs (on the tiny org); its figures are not asserted as timings."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -35,3 +36,22 @@ def test_benchmarks_run_on_the_tiny_org(tmp_path):
                  "history_overhead", "scaling", "memory"):
         running = result.stdout.index(f"== benchmark {name}: running")
         assert running < result.stdout.index(f"== benchmark {name}: done in ")
+
+
+@pytest.mark.slow
+def test_the_people_1m_section_runs_small_and_keeps_the_other_sections(tmp_path):
+    out = tmp_path / "bench.json"
+    out.write_text(json.dumps({"full_sync": {"status": "success"}}))
+    database = os.environ.get("TEST_DATABASE_NAME", "marketo_sync_test") + "_people_bench"
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "benchmarks", "--only", "people_1m", "--people", "20000",
+         "--database", database, "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert figures["full_sync"] == {"status": "success"}
+    people = figures["people_1m"]
+    assert people["people"] == 20000 and people["smart_list_members"] > 0
+    assert {"smart_list_ms", "search_ms", "export_rows_per_s", "export_rss_growth_mb"} <= set(
+        people)

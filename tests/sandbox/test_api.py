@@ -262,7 +262,10 @@ def test_query_all_iter_crosses_three_pages_with_batch_size(sf, sandbox, sandbox
     ("name", "prefix", "required", "extra"),
     [
         ("Contact", "003", {"LastName"}, {"AccountId": "reference", "Email": "email"}),
-        ("Lead", "00Q", {"LastName", "Company"}, {"IsConverted": "boolean", "Status": "picklist"}),
+        ("Lead", "00Q", {"LastName", "Company"},
+         {"IsConverted": "boolean", "Status": "picklist", "Industry": "picklist",
+          "NumberOfEmployees": "int", "AnnualRevenue": "currency", "City": "string",
+          "State": "string", "Country": "string"}),
         ("Opportunity", "006", {"Name", "StageName", "CloseDate"},
          {"Amount": "currency", "CloseDate": "date", "IsWon": "boolean"}),
         ("User", "005", set(), {"Username": "string", "IsActive": "boolean"}),
@@ -301,3 +304,14 @@ def test_undelete_brings_the_record_and_its_cascade_back(sf, sandbox):
     assert record["IsDeleted"] is False and record["SystemModstamp"] > deleted_stamp
     assert [r["Id"] for r in sf.query(children)["records"]] == contact_ids
     assert sf.Account.get(account_id)["IsDeleted"] is False
+
+
+def test_seeded_leads_carry_their_company_like_salesforce(sf):
+    leads = sf.query(
+        "SELECT Company, Industry, NumberOfEmployees, AnnualRevenue, City, Country FROM Lead"
+    )["records"]
+    assert leads and all(
+        lead["Company"] and lead["Industry"] and lead["NumberOfEmployees"] > 0
+        and lead["AnnualRevenue"] >= 1_000_000 and lead["City"] and lead["Country"]
+        for lead in leads
+    )

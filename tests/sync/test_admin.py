@@ -119,7 +119,9 @@ def test_the_error_export_keeps_salesforce_text_out_of_spreadsheet_formulas(mark
         {"action": "export_csv", "_selected_action": [error.pk for error in errors]},
     )
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    header, *rows = csv.reader(io.StringIO(response.content.decode()))
+    assert response.streaming
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    header, *rows = csv.reader(io.StringIO(text))
     messages = sorted(row[header.index("message")] for row in rows)
     assert messages == sorted(["'" + formula for formula in FORMULAS] + ["plain text", "a = b"])
     assert {row[header.index("attempts")] for row in rows} == {"1"}

@@ -44,6 +44,23 @@ def test_full_sync_mirrors_the_org(sandbox):
     assert Activity.objects.count() == 0  # new accounts log nothing
 
 
+def test_a_leads_company_fields_are_synced_into_the_persons_columns(sandbox):
+    cycle()
+    lead = Contact.objects.filter(sfdc_type="lead").order_by("sfdc_lead_id").first()
+    remote = sandbox.control.get("Lead", lead.sfdc_lead_id)
+    assert (lead.company, lead.industry, lead.number_of_employees, lead.annual_revenue,
+            lead.city, lead.state, lead.country) == (
+        remote["Company"], remote["Industry"], remote["NumberOfEmployees"],
+        remote["AnnualRevenue"], remote["City"], remote["State"] or "", remote["Country"])
+    assert "Industry" not in lead.custom_fields
+    sandbox.control.update(
+        "Lead", lead.sfdc_lead_id, {"NumberOfEmployees": 1200, "Country": "India"}
+    )
+    cycle()
+    lead.refresh_from_db()
+    assert (lead.number_of_employees, lead.country) == (1200, "India")
+
+
 def test_sync_is_idempotent(sandbox):
     cycle()
     counts = (Account.objects.count(), Contact.objects.count(), Activity.objects.count())
