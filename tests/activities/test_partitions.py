@@ -14,6 +14,7 @@ from accounts.selectors import contact_timeline
 from activities.jobs import run_activity_partitions_maintain
 from activities.models import Activity
 from activities.services import account_changes_log, activity_partitions_maintain
+from marketo_sync.admin_mixins import planner_row_estimate
 from tests.factories import AccountFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -205,3 +206,16 @@ def test_change_data_value_fan_out_writes_into_the_partitioned_table():
     logged = Activity.objects.filter(attribute="Industry")
     assert sorted(logged.values_list("contact_id", flat=True)) == sorted(c.pk for c in contacts)
     assert {stored_in(activity) for activity in logged} == {partition("2031_03")}
+
+
+def test_the_unfiltered_changelist_estimate_sums_the_analyzed_partitions():
+    activity_partitions_maintain(at=at("2031-03-15T00:00:00"))
+    contact = ContactFactory.create()
+    for day in range(1, 21):
+        log(contact, f"2031-03-{day:02d}T00:00:00")
+        log(contact, f"2031-04-{day:02d}T00:00:00")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'activities_activity'::regclass")
+        assert cursor.fetchone()[0] < 0  # the partitioned table itself is never analyzed
+        cursor.execute(f"ANALYZE {partition('2031_03')}, {partition('2031_04')}")
+    assert planner_row_estimate(Activity.objects.all()) == 40
