@@ -209,13 +209,14 @@ def test_change_data_value_fan_out_writes_into_the_partitioned_table():
 
 
 def test_the_unfiltered_changelist_estimate_sums_the_analyzed_partitions():
+    """Autovacuum never analyzes a partitioned table itself, so its own figure goes stale."""
     activity_partitions_maintain(at=at("2031-03-15T00:00:00"))
     contact = ContactFactory.create()
     for day in range(1, 21):
         log(contact, f"2031-03-{day:02d}T00:00:00")
-        log(contact, f"2031-04-{day:02d}T00:00:00")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'activities_activity'::regclass")
-        assert cursor.fetchone()[0] < 0  # the partitioned table itself is never analyzed
-        cursor.execute(f"ANALYZE {partition('2031_03')}, {partition('2031_04')}")
+        cursor.execute("ANALYZE activities_activity")  # the table and every partition: 20
+        for day in range(1, 21):
+            log(contact, f"2031-04-{day:02d}T00:00:00")
+        cursor.execute(f"ANALYZE {partition('2031_04')}")
     assert planner_row_estimate(Activity.objects.all()) == 40
