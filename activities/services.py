@@ -4,6 +4,9 @@ call these, inside the transaction of the change they record.
 Change Data Value fans one account change out to every live contact of the account, so it is
 written as one set-based INSERT … SELECT per batch of changes (never a row per contact), and the
 5,000-contact rule (`ACTIVITY_CONTACT_LIMIT`) is decided from one grouped count.
+
+The activity table is partitioned by month (migration 0003); `activity_partitions_maintain`
+keeps partitions ready ahead of time and drops the months past `ACTIVITY_RETENTION_MONTHS`.
 """
 
 import json
@@ -14,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -25,6 +28,18 @@ from activities.models import AccountHistory, Activity
 FieldChange = tuple[str, Any, Any]
 
 CHANGES_PER_STATEMENT = 500
+# Monthly activity partitions kept ready after the current month.
+PARTITION_MONTHS_AHEAD = 2
+# Dropping a partition needs the activity table's exclusive lock for a moment. Behind a long
+# sync transaction it gives up instead of queueing every timeline read behind it; the next
+# scheduled run tries again.
+PARTITION_LOCK_TIMEOUT = "5s"
+
+
+@dataclass(frozen=True)
+class PartitionMaintenance:
+    created: list[str]
+    dropped: list[str]
 
 
 @dataclass(frozen=True)
@@ -161,3 +176,25 @@ def _insert_fan_out(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def activity_partitions_maintain(
+    *, retention_months: int | None = None, at: datetime | None = None
+) -> PartitionMaintenance:
+    """Create the monthly activity partitions of this month and `PARTITION_MONTHS_AHEAD` after
+    it, and drop whole months older than the retention (`ACTIVITY_RETENTION_MONTHS`, 0 keeps
+    everything). Idempotent: the schedule calls it daily."""
+    if retention_months is None:
+        retention_months = settings.ACTIVITY_RETENTION_MONTHS
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [PARTITION_LOCK_TIMEOUT])
+        cursor.execute(
+            "SELECT action, partition_name "
+            "FROM activities_activity_partitions_maintain(%s, %s, %s)",
+            [PARTITION_MONTHS_AHEAD, retention_months, at or timezone.now()],
+        )
+        rows = cursor.fetchall()
+    return PartitionMaintenance(
+        created=[name for action, name in rows if action == "created"],
+        dropped=[name for action, name in rows if action == "dropped"],
+    )

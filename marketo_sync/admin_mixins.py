@@ -47,17 +47,28 @@ def whole_table(queryset: QuerySet) -> bool:
 
 
 def planner_row_estimate(queryset: QuerySet) -> int | None:
-    """PostgreSQL's `pg_class.reltuples` for the table; None when unknown (never analyzed)."""
+    """PostgreSQL's `pg_class.reltuples` for the table; None when unknown (never analyzed).
+
+    A partitioned table (the activity log) has no figure of its own (autovacuum never analyzes
+    it), so its partitions' figures are summed.
+    """
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)",
+            """
+            SELECT CASE WHEN c.relkind = 'p' THEN (
+                SELECT sum(p.reltuples) FILTER (WHERE p.reltuples >= 0)
+                FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid
+                WHERE i.inhparent = c.oid
+            ) ELSE c.reltuples END
+            FROM pg_class c WHERE c.oid = to_regclass(%s)
+            """,
             [connection.ops.quote_name(queryset.model._meta.db_table)],
         )
         row = cursor.fetchone()
-    if row is None or row[0] < 0:
+    if row is None or row[0] is None or row[0] < 0:
         return None
     return int(row[0])
 

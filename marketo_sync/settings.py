@@ -240,6 +240,9 @@ SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 300, minimum=0)
 # While the Change Data Capture listener is healthy, polling only backs it up: a longer wait.
 SYNC_INTERVAL_SECONDS_STREAMING = env_int("SYNC_INTERVAL_SECONDS_STREAMING", 900, minimum=0)
 ACTIVITY_CONTACT_LIMIT = env_int("ACTIVITY_CONTACT_LIMIT", 5000, minimum=0)
+# Activities are kept at least this many whole months, then their monthly partition is dropped
+# by the daily maintenance; 0 keeps them forever.
+ACTIVITY_RETENTION_MONTHS = env_int("ACTIVITY_RETENTION_MONTHS", 0, minimum=0)
 # Below this many rows an admin list counts exactly; an unfiltered list of a bigger table
 # shows PostgreSQL's row estimate instead of counting it on every page.
 ADMIN_COUNT_ESTIMATE_THRESHOLD = env_int("ADMIN_COUNT_ESTIMATE_THRESHOLD", 10000, minimum=1)
