@@ -160,10 +160,16 @@ class Store:
         return [encode_id(obj.key_prefix, n) for n in range(start, start + count)]
 
     def now_millis(self) -> int:
-        """Strictly increasing: two writes never share a SystemModstamp in the sandbox."""
+        """Strictly increasing and never ahead of the real clock, as Salesforce never stamps the
+        future: a write in the millisecond of the previous one waits for the next millisecond.
+        One write (a batch insert, a cascade, a conversion) takes one stamp."""
         with self.lock:
-            self._last_millis = max(int(time.time() * 1000), self._last_millis + 1)
-            return self._last_millis
+            now = int(time.time() * 1000)
+            while now <= self._last_millis:
+                time.sleep((self._last_millis + 1 - now) / 1000)
+                now = int(time.time() * 1000)
+            self._last_millis = now
+            return now
 
     def clear(self) -> None:
         with self.lock:
@@ -396,8 +402,10 @@ class Store:
         ids = self.allocate_ids(obj, len(rows))
         names = [f.name for f in obj.fields]
         prepared = []
+        if stamp is None and any("SystemModstamp" not in row for row in rows):
+            stamp = self.now_millis()
         for record_id, row in zip(ids, rows, strict=True):
-            now = stamp if stamp is not None else self.now_millis()
+            now = stamp
             system = {"Id": record_id, "IsDeleted": 0, "SystemModstamp": now}
             if obj.field("CreatedDate"):
                 system.update(
@@ -476,7 +484,8 @@ class Store:
     def delete(self, obj: SObject, record_id: str, user_id: str | None) -> None:
         with self.lock:
             self.live(obj, record_id)
-            self._mark_deleted(obj, [record_id], user_id, cascade_of=None)
+            stamp = self.now_millis()
+            self._mark_deleted(obj, [record_id], user_id, None, stamp)
             for child_name, lookup in CHILDREN.get(obj.name, ()):
                 child = OBJECTS[child_name]
                 child_ids = [
@@ -487,13 +496,18 @@ class Store:
                         [record_id],
                     )
                 ]
-                self._mark_deleted(child, child_ids, user_id, cascade_of=record_id)
+                self._mark_deleted(child, child_ids, user_id, record_id, stamp)
 
     def _mark_deleted(
-        self, obj: SObject, ids: Iterable[str], user_id: str | None, cascade_of: str | None
+        self,
+        obj: SObject,
+        ids: Iterable[str],
+        user_id: str | None,
+        cascade_of: str | None,
+        stamp: int,
     ) -> None:
         for record_id in ids:
-            now = self.now_millis()
+            now = stamp
             values = {"IsDeleted": 1, "SystemModstamp": now, "_cascade_of": cascade_of}
             if obj.field("LastModifiedDate"):
                 values.update(LastModifiedDate=now, LastModifiedById=user_id)
@@ -512,8 +526,8 @@ class Store:
                         f'SELECT "Id" FROM "{child_name}" WHERE "_cascade_of" = ?', [record_id]
                     )
                 )
+            now = self.now_millis()
             for target, target_id in ids:
-                now = self.now_millis()
                 self._write(
                     target,
                     target_id,
@@ -537,6 +551,7 @@ class Store:
         """Losers are deleted with MasterRecordId; their children move to the master."""
         with self.lock:
             self.live(obj, master_id)
+            stamp = self.now_millis()
             for loser_id in loser_ids:
                 self.live(obj, loser_id)
                 for child_name, lookup in CHILDREN.get(obj.name, ()):
@@ -548,10 +563,10 @@ class Store:
                         )
                     ]
                     for child_id in child_ids:
-                        self.update(child, child_id, {lookup: master_id}, user_id)
+                        self.update(child, child_id, {lookup: master_id}, user_id, stamp)
                 self._write(obj, loser_id, {"MasterRecordId": master_id})
-                self._mark_deleted(obj, [loser_id], user_id, cascade_of=None)
-            self.update(obj, master_id, {}, user_id)
+                self._mark_deleted(obj, [loser_id], user_id, None, stamp)
+            self.update(obj, master_id, {}, user_id, stamp)
 
     def convert_lead(
         self,
@@ -577,10 +592,12 @@ class Store:
                     400, "INVALID_STATUS", f"invalid convertedStatus: {converted_status}"
                 )
             owner = owner_id or lead["OwnerId"] or user_id
+            now = self.now_millis()
             (account_id,) = self.insert_many(
                 account_obj,
                 [{"Name": lead["Company"], "Industry": lead["Industry"], "OwnerId": owner}],
                 user_id,
+                now,
             )
             (contact_id,) = self.insert_many(
                 OBJECTS["Contact"],
@@ -597,6 +614,7 @@ class Store:
                     }
                 ],
                 user_id,
+                now,
             )
             opportunity_id = None
             if create_opportunity:
@@ -615,8 +633,8 @@ class Store:
                         }
                     ],
                     user_id,
+                    now,
                 )
-            now = self.now_millis()
             self._write(
                 lead_obj,
                 lead_id,
