@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
@@ -58,6 +59,8 @@ FAULT_KINDS = TRANSPORT_FAULTS | {
 UNAUTHENTICATED = {"token", "versions"}
 API_PATH = re.compile(r"^/services/(?:data|Soap)(?:/|$)")
 MAX_BULK_RECORDS = 50000
+REFRESH_GRANTS = {"authorization_code", "refresh_token"}
+GRANTS = {"client_credentials", "password", *REFRESH_GRANTS}
 logger = logging.getLogger(__name__)
 
 
@@ -124,6 +127,8 @@ class SandboxApp:
         for key in ("client_id", "client_secret", "password"):
             store.set_meta(key, getattr(self, key))
         self.sessions: dict[str, float] = {}
+        self.authorization_codes: dict[str, str] = {}
+        self.refresh_tokens: set[str] = set()
         self.session_timeout = DEFAULT_SESSION_TIMEOUT
         self.cursors: dict[str, Cursor] = {}
         self.jobs: dict[str, BulkJob] = {}
@@ -141,6 +146,8 @@ class SandboxApp:
         data = r"^/services/data/v(?P<version>\d+\.\d)"
         table: list[tuple[str, str, Callable, str]] = [
             ("POST", r"^/services/oauth2/token/?$", self.token, "token"),
+            ("GET", r"^/services/oauth2/authorize/?$", self.authorize, "token"),
+            ("POST", r"^/services/oauth2/revoke/?$", self.revoke, "token"),
             ("GET", r"^/services/data/?$", self.versions, "versions"),
             ("GET", data + r"/?$", self.resources, "resources"),
             ("GET", data + r"/limits/?$", self.limits, "limits"),
@@ -307,12 +314,28 @@ class SandboxApp:
             client_id = request.authorization.username
             client_secret = request.authorization.password
         grant = form.get("grant_type")
-        if grant not in {"client_credentials", "password"}:
+        if grant not in GRANTS:
             return oauth_error("unsupported_grant_type", "grant type not supported")
         if client_id != self.client_id:
             return oauth_error("invalid_client_id", "client identifier invalid")
         if not hmac.compare_digest(client_secret or "", self.client_secret):
             return oauth_error("invalid_client", "invalid client credentials")
+        refresh_token = None
+        if grant == "authorization_code":
+            with self.lock:
+                redirect_uri = self.authorization_codes.pop(form.get("code", ""), None)
+            if redirect_uri is None:
+                return oauth_error("invalid_grant", "invalid authorization code")
+            if form.get("redirect_uri") != redirect_uri:
+                return oauth_error("redirect_uri_mismatch", "redirect_uri must match configuration")
+            refresh_token = f"5Aep861{secrets.token_urlsafe(60)}"
+            with self.lock:
+                self.refresh_tokens.add(refresh_token)
+        if grant == "refresh_token":
+            with self.lock:
+                known = form.get("refresh_token", "") in self.refresh_tokens
+            if not known:
+                return oauth_error("invalid_grant", "expired access/refresh token")
         if grant == "password":
             user = self.store.raw(OBJECTS["User"], self.user_id() or "")
             if (
@@ -330,17 +353,48 @@ class SandboxApp:
             hmac.new(self.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256)
             .digest()
         ).decode()
-        return json_response(
-            {
-                "access_token": access_token,
-                "instance_url": self.instance_url(request),
-                "id": identity,
-                "token_type": "Bearer",
-                "issued_at": issued_at,
-                "signature": signature,
-                "scope": "api",
-            }
-        )
+        body = {
+            "access_token": access_token,
+            "instance_url": self.instance_url(request),
+            "id": identity,
+            "token_type": "Bearer",
+            "issued_at": issued_at,
+            "signature": signature,
+            "scope": "api refresh_token" if grant in REFRESH_GRANTS else "api",
+        }
+        if refresh_token:
+            body["refresh_token"] = refresh_token
+        return json_response(body)
+
+    def authorize(self, request: Request) -> Response:
+        """The web-server flow's consent step, approved at once as the integration user: the
+        browser is sent back to `redirect_uri` with a single-use code."""
+        args = request.args
+        if args.get("response_type") != "code":
+            return oauth_error("unsupported_response_type", "response type not supported")
+        if args.get("client_id") != self.client_id:
+            return oauth_error("invalid_client_id", "client identifier invalid")
+        redirect_uri = args.get("redirect_uri", "")
+        if not redirect_uri:
+            return oauth_error("redirect_uri_missing", "redirect_uri must be provided")
+        code = f"aPrx{secrets.token_urlsafe(48)}"
+        with self.lock:
+            self.authorization_codes[code] = redirect_uri
+        query = {"code": code} | ({"state": args["state"]} if "state" in args else {})
+        separator = "&" if "?" in redirect_uri else "?"
+        location = redirect_uri + separator + urlencode(query)
+        return Response(status=302, headers={"Location": location})
+
+    def revoke(self, request: Request) -> Response:
+        """Revoking a refresh token ends it; revoking an access token ends that session."""
+        token = request.form.get("token") or request.args.get("token") or ""
+        with self.lock:
+            known = token in self.refresh_tokens or token in self.sessions
+            self.refresh_tokens.discard(token)
+            self.sessions.pop(token, None)
+        if not known:
+            return oauth_error("unsupported_token_type", "this token type is not supported")
+        return Response(status=200)
 
     # -- metadata ----------------------------------------------------------------------------
 
@@ -824,6 +878,13 @@ class SandboxApp:
     def control_expire_sessions(self) -> None:
         with self.lock:
             self.sessions.clear()
+
+    def control_revoke_refresh_tokens(self, token: str | None = None) -> int:
+        """Revoke one refresh token, or all of them (a user's "Revoke" on the connected app)."""
+        with self.lock:
+            revoked = self.refresh_tokens & {token} if token else set(self.refresh_tokens)
+            self.refresh_tokens -= revoked
+        return len(revoked)
 
     def control_set_session_timeout(self, seconds: float) -> None:
         self.session_timeout = float(seconds)
