@@ -673,6 +673,8 @@ class SandboxApp:
         compiled = compile_query(body.get("query", ""), include_deleted=operation == "queryAll")
         if compiled.is_count:
             raise ApiError(400, "INVALIDJOB", "Aggregate queries are not supported")
+        if any(spec.type == "address" for _, spec in compiled.columns):
+            raise ApiError(400, "API_ERROR", "Selecting compound data not supported in Bulk Query")
         job_id = encode_id("750", self.store.take_numbers("next_job"))
         rowids = self.store.snapshot(compiled)
         assert isinstance(rowids, list)  # row ids, since the query is no COUNT()

@@ -6,6 +6,7 @@ follows creation order); every write moves `SystemModstamp`; deletes are soft (v
 One lock serialises access: the server is threaded, SQLite connections are not shared safely.
 """
 
+import json
 import math
 import sqlite3
 import threading
@@ -27,7 +28,7 @@ from marketo_sync.sandbox.schema import (
     revenue_band,
     sobject,
 )
-from marketo_sync.sandbox.soql import Compiled
+from marketo_sync.sandbox.soql import ADDRESS_KEYS, Compiled, column_sql
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 ID_POD = "5g"
@@ -98,6 +99,12 @@ def api_value(spec: Field, raw: int | float | str | bytes | None) -> object:
         return format_datetime(int(raw))
     if spec.type == "int":
         return int(raw)
+    if spec.type == "address":
+        parts = json.loads(str(raw))
+        if all(value is None for value in parts.values()):
+            return None
+        return dict(sorted({**parts, "geocodeAccuracy": None, "latitude": None,
+                            "longitude": None}.items()))
     return raw
 
 
@@ -209,6 +216,9 @@ class Store:
             return None
         body: dict[str, object] = {"attributes": attributes(obj.name, record_id, version)}
         body.update({f.name: api_value(f, stored[f.name]) for f in obj.fields})
+        for compound in obj.compounds:
+            parts = dict(zip(ADDRESS_KEYS, (stored[n] for n in compound.components), strict=True))
+            body[compound.name] = api_value(compound, json.dumps(parts))
         return body
 
     def count(self, obj: SObject, include_deleted: bool = False) -> int:
@@ -236,11 +246,11 @@ class Store:
         select = ['t."Id"']
         for path, spec in compiled.columns:
             if len(path) == 1:
-                select.append(f't."{spec.name}"')
+                select.append(column_sql("t", spec))
             else:
                 lookup = compiled.sobject.relationship(path[0])
                 assert lookup is not None  # resolved when the query compiled
-                select.append(f'j_{lookup.relationship}."{spec.name}"')
+                select.append(column_sql(f"j_{lookup.relationship}", spec))
                 select.append(f'j_{lookup.relationship}."Id"')
         marks = ",".join("?" * len(rowids))
         sql = (
