@@ -59,6 +59,10 @@ FAULT_KINDS = TRANSPORT_FAULTS | {
 UNAUTHENTICATED = {"token", "versions"}
 API_PATH = re.compile(r"^/services/(?:data|Soap)(?:/|$)")
 MAX_BULK_RECORDS = 50000
+COLUMN_DELIMITERS = {
+    "BACKQUOTE": "`", "CARET": "^", "COMMA": ",", "PIPE": "|", "SEMICOLON": ";", "TAB": "\t",
+}
+LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 REFRESH_GRANTS = {"authorization_code", "refresh_token"}
 GRANTS = {"client_credentials", "password", *REFRESH_GRANTS}
 logger = logging.getLogger(__name__)
@@ -108,7 +112,18 @@ class BulkJob:
     compiled: Compiled
     rowids: list[int]
     created: str
+    api_version: str
+    column_delimiter: str = "COMMA"
+    line_ending: str = "LF"
     polls: int = 0
+    aborted: bool = False
+
+    @property
+    def state(self) -> str:
+        """Submitted, then in progress at the first poll, complete from the second."""
+        if self.aborted:
+            return "Aborted"
+        return ("UploadComplete", "InProgress")[self.polls] if self.polls < 2 else "JobComplete"
 
 
 class SandboxApp:
@@ -170,6 +185,7 @@ class SandboxApp:
             ("POST", data + r"/composite/sobjects/?$", self.collection_create, "composite"),
             ("POST", data + r"/composite/?$", self.composite, "composite"),
             ("POST", data + r"/jobs/query/?$", self.bulk_create, "bulk2"),
+            ("GET", data + r"/jobs/query/?$", self.bulk_list, "bulk2"),
             ("GET", data + r"/jobs/query/(?P<job>\w+)/?$", self.bulk_status, "bulk2"),
             ("PATCH", data + r"/jobs/query/(?P<job>\w+)/?$", self.bulk_abort, "bulk2"),
             ("DELETE", data + r"/jobs/query/(?P<job>\w+)/?$", self.bulk_delete, "bulk2"),
@@ -670,6 +686,15 @@ class SandboxApp:
         operation = body.get("operation", "query")
         if operation not in {"query", "queryAll"}:
             raise ApiError(400, "INVALIDJOB", f"Invalid operation {operation}")
+        content_type = body.get("contentType", "CSV")
+        delimiter = body.get("columnDelimiter", "COMMA")
+        line_ending = body.get("lineEnding", "LF")
+        if content_type != "CSV":
+            raise ApiError(400, "INVALIDJOB", f"Invalid contentType: {content_type}")
+        if delimiter not in COLUMN_DELIMITERS:
+            raise ApiError(400, "INVALIDJOB", f"Invalid columnDelimiter: {delimiter}")
+        if line_ending not in LINE_ENDINGS:
+            raise ApiError(400, "INVALIDJOB", f"Invalid lineEnding: {line_ending}")
         compiled = compile_query(body.get("query", ""), include_deleted=operation == "queryAll")
         if compiled.is_count:
             raise ApiError(400, "INVALIDJOB", "Aggregate queries are not supported")
@@ -680,24 +705,36 @@ class SandboxApp:
         assert isinstance(rowids, list)  # row ids, since the query is no COUNT()
         job = BulkJob(
             job_id, operation, compiled.sobject.name, compiled, rowids,
-            format_datetime(to_millis(datetime.now(UTC))) or "",
+            format_datetime(to_millis(datetime.now(UTC))) or "", version, delimiter, line_ending,
         )
         with self.lock:
             self.jobs[job_id] = job
-        return json_response(self.job_info(job, "UploadComplete"))
+        return json_response(self.job_info(job))
 
-    def job_info(self, job: BulkJob, state: str) -> dict:
-        info = {
+    def job_info(self, job: BulkJob, detail: bool = False) -> dict:
+        """A job as its creation answers it; `detail` adds what the job info and the job list
+        carry (jobType, and the counts once complete)."""
+        info: dict[str, object] = {
             "id": job.id, "operation": job.operation, "object": job.object_name,
             "createdById": self.user_id(), "createdDate": job.created,
-            "systemModstamp": job.created, "state": state, "concurrencyMode": "Parallel",
-            "contentType": "CSV", "apiVersion": 59.0, "lineEnding": "LF",
-            "columnDelimiter": "COMMA",
+            "systemModstamp": job.created, "state": job.state, "concurrencyMode": "Parallel",
+            "contentType": "CSV", "apiVersion": float(job.api_version),
+            "lineEnding": job.line_ending, "columnDelimiter": job.column_delimiter,
         }
-        if state == "JobComplete":
+        if detail:
+            info["jobType"] = "V2Query"
+        if detail and job.state == "JobComplete":
             info.update(numberRecordsProcessed=len(job.rowids), retries=0,
                         totalProcessingTime=len(job.rowids) // 100)
         return info
+
+    def bulk_list(self, request: Request, version: str) -> Response:
+        """All query jobs of the org, in one page (the sandbox keeps few)."""
+        wanted = request.args.get("jobType")
+        with self.lock:
+            jobs = list(self.jobs.values())
+        records = [self.job_info(j, detail=True) for j in jobs if wanted in (None, "V2Query")]
+        return json_response({"done": True, "records": records, "nextRecordsUrl": None})
 
     def job(self, job_id: str) -> BulkJob:
         with self.lock:
@@ -710,13 +747,12 @@ class SandboxApp:
         found = self.job(job)
         with self.lock:
             found.polls += 1
-        return json_response(
-            self.job_info(found, "InProgress" if found.polls == 1 else "JobComplete")
-        )
+        return json_response(self.job_info(found, detail=True))
 
     def bulk_abort(self, request: Request, version: str, job: str) -> Response:
         found = self.job(job)
-        return json_response(self.job_info(found, "Aborted"))
+        found.aborted = True
+        return json_response(self.job_info(found, detail=True))
 
     def bulk_delete(self, request: Request, version: str, job: str) -> Response:
         with self.lock:
@@ -734,7 +770,12 @@ class SandboxApp:
                            "maxRecords must be positive" if size < 1 else "invalid locator")
         chunk = found.rowids[offset : offset + size]
         output = io.StringIO()
-        writer = csv.writer(output, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer = csv.writer(
+            output,
+            quoting=csv.QUOTE_ALL,
+            delimiter=COLUMN_DELIMITERS[found.column_delimiter],
+            lineterminator=LINE_ENDINGS[found.line_ending],
+        )
         writer.writerow([".".join(path) for path, _ in found.compiled.columns])
         for row in self.store.rows(found.compiled, chunk):
             writer.writerow(csv_values(found.compiled, row))
