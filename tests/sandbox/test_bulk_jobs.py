@@ -7,6 +7,8 @@ import io
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
+from tests.helpers.salesforce import error_body
+
 
 def create_job(sf, version: str = "59.0", **options) -> dict:
     body = {"operation": "query", "query": "SELECT Id, Name FROM Account"} | options
@@ -68,7 +70,7 @@ def test_results_use_the_delimiter_and_line_ending_asked_for(
 def test_unknown_formats_are_refused(sf, options):
     with pytest.raises(SalesforceMalformedRequest) as excinfo:
         create_job(sf, **options)
-    assert excinfo.value.content[0]["errorCode"] == "INVALIDJOB"
+    assert error_body(excinfo.value)[0]["errorCode"] == "INVALIDJOB"
 
 
 def test_get_jobs_lists_the_query_jobs(sf):
