@@ -20,7 +20,7 @@ from accounts.salesforce_fields import parse_datetime
 from activities.models import Activity
 from activities.services import account_changes_log
 from marketo_sync.salesforce.client import SalesforceClient
-from marketo_sync.sync.cycle import cycle_lock, fail_dead_runs
+from marketo_sync.sync.cycle import ProgressCallback, cycle_lock, fail_dead_runs
 from marketo_sync.sync.engine import ObjectSync, mark_absent_as_deleted
 from marketo_sync.sync.fence import fenced
 from marketo_sync.sync.mapping import FORMULA_OBJECTS, MAPPINGS, OBJECT_ORDER
@@ -32,12 +32,19 @@ logger = logging.getLogger(__name__)
 
 REMOTE_TABLE = "sync_reconcile_remote"
 PULL_CHUNK = 2000
-MaintenanceWork = Callable[[SalesforceClient, str, SyncRun], None]
+MaintenanceWork = Callable[[SalesforceClient, str, SyncRun, ProgressCallback], None]
 
 
-def run_guarded(work: MaintenanceWork, mode: str) -> list[SyncRun] | None:
-    """Run `work(client, object_name, run)` per object under the cycle lock; None when a cycle
-    holds it, [] while the sync is paused. The first run that does not succeed ends the job."""
+def no_progress(object_name: str, done: int, total: int | None) -> None:
+    """The default progress callback: nobody is watching (the scheduled job)."""
+
+
+def run_guarded(
+    work: MaintenanceWork, mode: str, progress: ProgressCallback = no_progress
+) -> list[SyncRun] | None:
+    """Run `work(client, object_name, run, progress)` per object under the cycle lock; None when
+    a cycle holds it, [] while the sync is paused. The first run that does not succeed ends the
+    job."""
     with cycle_lock() as lock:
         if lock is None:
             return None
@@ -50,22 +57,24 @@ def run_guarded(work: MaintenanceWork, mode: str) -> list[SyncRun] | None:
         for object_name in OBJECT_ORDER if mode == SyncRun.Mode.RECONCILE else FORMULA_OBJECTS:
             run = run_start(object_name=object_name, mode=mode, generation=lock.generation)
             with run_recorded(run) as recording:
-                work(recording.charge(client), object_name, run)
+                work(recording.charge(client), object_name, run, progress)
             runs.append(run)
             if run.status != SyncRun.Status.SUCCESS:
                 break
         return runs
 
 
-def sync_reconcile() -> list[SyncRun] | None:
-    return run_guarded(reconcile_object, SyncRun.Mode.RECONCILE)
+def sync_reconcile(progress: ProgressCallback = no_progress) -> list[SyncRun] | None:
+    return run_guarded(reconcile_object, SyncRun.Mode.RECONCILE, progress)
 
 
-def sync_formula_refresh() -> list[SyncRun] | None:
-    return run_guarded(refresh_formulas, SyncRun.Mode.FORMULA)
+def sync_formula_refresh(progress: ProgressCallback = no_progress) -> list[SyncRun] | None:
+    return run_guarded(refresh_formulas, SyncRun.Mode.FORMULA, progress)
 
 
-def reconcile_object(client: SalesforceClient, object_name: str, run: SyncRun) -> None:
+def reconcile_object(
+    client: SalesforceClient, object_name: str, run: SyncRun, progress: ProgressCallback
+) -> None:
     sync = ObjectSync(client, object_name, run)
     mapping = MAPPINGS[object_name]
     table = connection.ops.quote_name(mapping.model._meta.db_table)
@@ -94,6 +103,7 @@ def reconcile_object(client: SalesforceClient, object_name: str, run: SyncRun) -
                     [bool(r.get("IsDeleted")) for r in records],
                 ],
             )
+        progress(object_name, fetched, None)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -139,13 +149,16 @@ def formula_pages(client: SalesforceClient, sync: ObjectSync) -> Iterator[tuple[
         yield formulas, page["records"]
 
 
-def refresh_formulas(client: SalesforceClient, object_name: str, run: SyncRun) -> None:
+def refresh_formulas(
+    client: SalesforceClient, object_name: str, run: SyncRun, progress: ProgressCallback
+) -> None:
     """Changed formula values update the rows (modstamp untouched); on accounts they are
     account data and log Change Data Value. A formula the copy never had (newly visible to the
     sync user) is filled in silently: nothing changed for the marketer."""
     sync = ObjectSync(client, object_name, run)
     mapping = sync.mapping
     model = mapping.model
+    refreshed = 0
     for formulas, records in formula_pages(client, sync):
         by_id = {r["Id"]: r for r in records}
         with fenced(run.generation):
@@ -190,6 +203,8 @@ def refresh_formulas(client: SalesforceClient, object_name: str, run: SyncRun) -
                 accounts_skipped_activity_limit=F("accounts_skipped_activity_limit")
                 + logged.accounts_skipped,
             )
+        refreshed += len(records)
+        progress(object_name, refreshed, None)
     with fenced(run.generation):
         SyncState.objects.filter(object_name=object_name).update(
             last_formula_refresh_at=timezone.now()

@@ -142,3 +142,14 @@ def test_without_a_terminal_progress_lines_are_printed(sandbox, monkeypatch):
     progress = lines[:-1]
     assert progress and all(re.fullmatch(r"Account: [\d,]+( of about [\d,]+)? records applied",
                                          line) for line in progress)
+
+
+@pytest.mark.parametrize(("option", "objects"), [("--reconcile", 5), ("--formulas", 1)])
+def test_maintenance_commands_print_progress_lines_too(sandbox, monkeypatch, option, objects):
+    call_command("sync_sfdc", stdout=io.StringIO())
+    monkeypatch.setattr(sync_sfdc, "PROGRESS_LINE_SECONDS", 0)
+    out = io.StringIO()
+    call_command("sync_sfdc", option, stdout=out)
+    progress = [line for line in out.getvalue().splitlines() if "records compared" in line]
+    assert len({line.split(":")[0] for line in progress}) >= objects
+    assert all(re.fullmatch(r"\w+: [\d,]+ records compared", line) for line in progress)

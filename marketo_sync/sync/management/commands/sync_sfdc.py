@@ -4,8 +4,9 @@ operator's view and switches of the sync (--status, --pause, --resume)."""
 import getpass
 import sys
 import time
+from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
@@ -21,6 +22,7 @@ from marketo_sync.sync.models import SyncError, SyncRun
 from marketo_sync.sync.selectors import running_description, sync_start_refusal
 from marketo_sync.sync.services import sync_enqueue_cycle, sync_set_paused, sync_status
 
+T = TypeVar("T")
 # Without a terminal, a progress line at most this often (a log file or pipe gets news, not
 # a line per page).
 PROGRESS_LINE_SECONDS = 5.0
@@ -82,7 +84,8 @@ class Command(BaseCommand):
             self.dry_run(options["objects"] or OBJECT_ORDER)
             return
         if options["reconcile"] or options["formulas"]:
-            runs = sync_reconcile() if options["reconcile"] else sync_formula_refresh()
+            maintenance = sync_reconcile if options["reconcile"] else sync_formula_refresh
+            runs = self.run_with_progress(maintenance, "records compared")
             if runs is None:
                 raise CommandError(f"not started: {sync_start_refusal()}")
             for run in runs:
@@ -95,14 +98,18 @@ class Command(BaseCommand):
             if any(run.status != SyncRun.Status.SUCCESS for run in runs):
                 raise CommandError("not every object completed; see the messages above")
             return
-        cycle = self.run_with_progress(options)
+        cycle = self.run_with_progress(
+            partial(sync_cycle, full=options["full"], objects=options["objects"]),
+            "records applied",
+        )
         if cycle is None:
             raise CommandError(f"not started: {sync_start_refusal()}")
         self.stdout.write(cycle_summary(cycle))
         if cycle.status != SyncRun.Status.SUCCESS:
             raise CommandError(cycle.error or cycle.status)
 
-    def run_with_progress(self, options: dict) -> SyncRun | None:
+    def run_with_progress(self, run: Callable[..., T], unit: str) -> T:
+        """`run(progress=…)` with a live bar on a terminal, else a line every few seconds."""
         interactive = sys.stdout.isatty()
         line_printed_at = time.monotonic()
         with Progress(
@@ -121,13 +128,11 @@ class Command(BaseCommand):
                     if now - line_printed_at >= PROGRESS_LINE_SECONDS:
                         line_printed_at = now
                         of = f" of about {total:,}" if total else ""
-                        self.stdout.write(f"{object_name}: {done:,}{of} records applied")
+                        self.stdout.write(f"{object_name}: {done:,}{of} {unit}")
                         self.stdout.flush()
 
             try:
-                return sync_cycle(
-                    full=options["full"], objects=options["objects"], progress=report
-                )
+                return run(progress=report)
             except SalesforceError as exc:
                 raise CommandError(str(exc)) from None
 
