@@ -8,6 +8,7 @@ requests.
 
 import base64
 import csv
+import gzip
 import hashlib
 import hmac
 import io
@@ -21,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
@@ -60,6 +62,12 @@ FAULT_KINDS = TRANSPORT_FAULTS | {
 UNAUTHENTICATED = {"token", "versions"}
 API_PATH = re.compile(r"^/services/(?:data|Soap)(?:/|$)")
 MAX_BULK_RECORDS = 50000
+COLUMN_DELIMITERS = {
+    "BACKQUOTE": "`", "CARET": "^", "COMMA": ",", "PIPE": "|", "SEMICOLON": ";", "TAB": "\t",
+}
+LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
+REFRESH_GRANTS = {"authorization_code", "refresh_token"}
+GRANTS = {"client_credentials", "password", *REFRESH_GRANTS}
 logger = logging.getLogger(__name__)
 
 
@@ -107,7 +115,18 @@ class BulkJob:
     compiled: Compiled
     rowids: list[int]
     created: str
+    api_version: str
+    column_delimiter: str = "COMMA"
+    line_ending: str = "LF"
     polls: int = 0
+    aborted: bool = False
+
+    @property
+    def state(self) -> str:
+        """Submitted, then in progress at the first poll, complete from the second."""
+        if self.aborted:
+            return "Aborted"
+        return ("UploadComplete", "InProgress")[self.polls] if self.polls < 2 else "JobComplete"
 
 
 class SandboxApp:
@@ -126,6 +145,8 @@ class SandboxApp:
         for key in ("client_id", "client_secret", "password"):
             store.set_meta(key, getattr(self, key))
         self.sessions: dict[str, float] = {}
+        self.authorization_codes: dict[str, str] = {}
+        self.refresh_tokens: set[str] = set()
         self.session_timeout = DEFAULT_SESSION_TIMEOUT
         self.cursors: dict[str, Cursor] = {}
         self.jobs: dict[str, BulkJob] = {}
@@ -146,6 +167,8 @@ class SandboxApp:
         data = r"^/services/data/v(?P<version>\d+\.\d)"
         table: list[tuple[str, str, Callable, str]] = [
             ("POST", r"^/services/oauth2/token/?$", self.token, "token"),
+            ("GET", r"^/services/oauth2/authorize/?$", self.authorize, "token"),
+            ("POST", r"^/services/oauth2/revoke/?$", self.revoke, "token"),
             ("GET", r"^/services/data/?$", self.versions, "versions"),
             ("GET", data + r"/?$", self.resources, "resources"),
             ("GET", data + r"/limits/?$", self.limits, "limits"),
@@ -168,6 +191,7 @@ class SandboxApp:
             ("POST", data + r"/composite/sobjects/?$", self.collection_create, "composite"),
             ("POST", data + r"/composite/?$", self.composite, "composite"),
             ("POST", data + r"/jobs/query/?$", self.bulk_create, "bulk2"),
+            ("GET", data + r"/jobs/query/?$", self.bulk_list, "bulk2"),
             ("GET", data + r"/jobs/query/(?P<job>\w+)/?$", self.bulk_status, "bulk2"),
             ("PATCH", data + r"/jobs/query/(?P<job>\w+)/?$", self.bulk_abort, "bulk2"),
             ("DELETE", data + r"/jobs/query/(?P<job>\w+)/?$", self.bulk_delete, "bulk2"),
@@ -186,6 +210,8 @@ class SandboxApp:
             response = self.unexpected_error(request)
         if API_PATH.match(request.path):
             response.headers["Sforce-Limit-Info"] = self.usage.header()
+        if request.accept_encodings["gzip"] and not response.is_streamed:
+            compress(response)
         return response(environ, start_response)
 
     def unexpected_error(self, request: Request) -> Response:
@@ -317,12 +343,28 @@ class SandboxApp:
             client_id = request.authorization.username
             client_secret = request.authorization.password
         grant = form.get("grant_type")
-        if grant not in {"client_credentials", "password"}:
+        if grant not in GRANTS:
             return oauth_error("unsupported_grant_type", "grant type not supported")
         if client_id != self.client_id:
             return oauth_error("invalid_client_id", "client identifier invalid")
         if not hmac.compare_digest(client_secret or "", self.client_secret):
             return oauth_error("invalid_client", "invalid client credentials")
+        refresh_token = None
+        if grant == "authorization_code":
+            with self.lock:
+                redirect_uri = self.authorization_codes.pop(form.get("code", ""), None)
+            if redirect_uri is None:
+                return oauth_error("invalid_grant", "invalid authorization code")
+            if form.get("redirect_uri") != redirect_uri:
+                return oauth_error("redirect_uri_mismatch", "redirect_uri must match configuration")
+            refresh_token = f"5Aep861{secrets.token_urlsafe(60)}"
+            with self.lock:
+                self.refresh_tokens.add(refresh_token)
+        if grant == "refresh_token":
+            with self.lock:
+                known = form.get("refresh_token", "") in self.refresh_tokens
+            if not known:
+                return oauth_error("invalid_grant", "expired access/refresh token")
         if grant == "password":
             user = self.store.raw(OBJECTS["User"], self.user_id() or "")
             if (
@@ -340,17 +382,48 @@ class SandboxApp:
             hmac.new(self.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256)
             .digest()
         ).decode()
-        return json_response(
-            {
-                "access_token": access_token,
-                "instance_url": self.instance_url(request),
-                "id": identity,
-                "token_type": "Bearer",
-                "issued_at": issued_at,
-                "signature": signature,
-                "scope": "api",
-            }
-        )
+        body = {
+            "access_token": access_token,
+            "instance_url": self.instance_url(request),
+            "id": identity,
+            "token_type": "Bearer",
+            "issued_at": issued_at,
+            "signature": signature,
+            "scope": "api refresh_token" if grant in REFRESH_GRANTS else "api",
+        }
+        if refresh_token:
+            body["refresh_token"] = refresh_token
+        return json_response(body)
+
+    def authorize(self, request: Request) -> Response:
+        """The web-server flow's consent step, approved at once as the integration user: the
+        browser is sent back to `redirect_uri` with a single-use code."""
+        args = request.args
+        if args.get("response_type") != "code":
+            return oauth_error("unsupported_response_type", "response type not supported")
+        if args.get("client_id") != self.client_id:
+            return oauth_error("invalid_client_id", "client identifier invalid")
+        redirect_uri = args.get("redirect_uri", "")
+        if not redirect_uri:
+            return oauth_error("redirect_uri_missing", "redirect_uri must be provided")
+        code = f"aPrx{secrets.token_urlsafe(48)}"
+        with self.lock:
+            self.authorization_codes[code] = redirect_uri
+        query = {"code": code} | ({"state": args["state"]} if "state" in args else {})
+        separator = "&" if "?" in redirect_uri else "?"
+        location = redirect_uri + separator + urlencode(query)
+        return Response(status=302, headers={"Location": location})
+
+    def revoke(self, request: Request) -> Response:
+        """Revoking a refresh token ends it; revoking an access token ends that session."""
+        token = request.form.get("token") or request.args.get("token") or ""
+        with self.lock:
+            known = token in self.refresh_tokens or token in self.sessions
+            self.refresh_tokens.discard(token)
+            self.sessions.pop(token, None)
+        if not known:
+            return oauth_error("unsupported_token_type", "this token type is not supported")
+        return Response(status=200)
 
     # -- metadata ----------------------------------------------------------------------------
 
@@ -626,32 +699,55 @@ class SandboxApp:
         operation = body.get("operation", "query")
         if operation not in {"query", "queryAll"}:
             raise ApiError(400, "INVALIDJOB", f"Invalid operation {operation}")
+        content_type = body.get("contentType", "CSV")
+        delimiter = body.get("columnDelimiter", "COMMA")
+        line_ending = body.get("lineEnding", "LF")
+        if content_type != "CSV":
+            raise ApiError(400, "INVALIDJOB", f"Invalid contentType: {content_type}")
+        if delimiter not in COLUMN_DELIMITERS:
+            raise ApiError(400, "INVALIDJOB", f"Invalid columnDelimiter: {delimiter}")
+        if line_ending not in LINE_ENDINGS:
+            raise ApiError(400, "INVALIDJOB", f"Invalid lineEnding: {line_ending}")
         compiled = compile_query(body.get("query", ""), include_deleted=operation == "queryAll")
         if compiled.is_count:
             raise ApiError(400, "INVALIDJOB", "Aggregate queries are not supported")
+        if any(spec.type == "address" for _, spec in compiled.columns):
+            raise ApiError(400, "API_ERROR", "Selecting compound data not supported in Bulk Query")
         job_id = encode_id("750", self.store.take_numbers("next_job"))
         rowids = self.store.snapshot(compiled)
         assert isinstance(rowids, list)  # row ids, since the query is no COUNT()
         job = BulkJob(
             job_id, operation, compiled.sobject.name, compiled, rowids,
-            format_datetime(to_millis(datetime.now(UTC))) or "",
+            format_datetime(to_millis(datetime.now(UTC))) or "", version, delimiter, line_ending,
         )
         with self.lock:
             self.jobs[job_id] = job
-        return json_response(self.job_info(job, "UploadComplete"))
+        return json_response(self.job_info(job))
 
-    def job_info(self, job: BulkJob, state: str) -> dict:
-        info = {
+    def job_info(self, job: BulkJob, detail: bool = False) -> dict:
+        """A job as its creation answers it; `detail` adds what the job info and the job list
+        carry (jobType, and the counts once complete)."""
+        info: dict[str, object] = {
             "id": job.id, "operation": job.operation, "object": job.object_name,
             "createdById": self.user_id(), "createdDate": job.created,
-            "systemModstamp": job.created, "state": state, "concurrencyMode": "Parallel",
-            "contentType": "CSV", "apiVersion": 59.0, "lineEnding": "LF",
-            "columnDelimiter": "COMMA",
+            "systemModstamp": job.created, "state": job.state, "concurrencyMode": "Parallel",
+            "contentType": "CSV", "apiVersion": float(job.api_version),
+            "lineEnding": job.line_ending, "columnDelimiter": job.column_delimiter,
         }
-        if state == "JobComplete":
+        if detail:
+            info["jobType"] = "V2Query"
+        if detail and job.state == "JobComplete":
             info.update(numberRecordsProcessed=len(job.rowids), retries=0,
                         totalProcessingTime=len(job.rowids) // 100)
         return info
+
+    def bulk_list(self, request: Request, version: str) -> Response:
+        """All query jobs of the org, in one page (the sandbox keeps few)."""
+        wanted = request.args.get("jobType")
+        with self.lock:
+            jobs = list(self.jobs.values())
+        records = [self.job_info(j, detail=True) for j in jobs if wanted in (None, "V2Query")]
+        return json_response({"done": True, "records": records, "nextRecordsUrl": None})
 
     def job(self, job_id: str) -> BulkJob:
         with self.lock:
@@ -664,13 +760,12 @@ class SandboxApp:
         found = self.job(job)
         with self.lock:
             found.polls += 1
-        return json_response(
-            self.job_info(found, "InProgress" if found.polls == 1 else "JobComplete")
-        )
+        return json_response(self.job_info(found, detail=True))
 
     def bulk_abort(self, request: Request, version: str, job: str) -> Response:
         found = self.job(job)
-        return json_response(self.job_info(found, "Aborted"))
+        found.aborted = True
+        return json_response(self.job_info(found, detail=True))
 
     def bulk_delete(self, request: Request, version: str, job: str) -> Response:
         with self.lock:
@@ -688,7 +783,12 @@ class SandboxApp:
                            "maxRecords must be positive" if size < 1 else "invalid locator")
         chunk = found.rowids[offset : offset + size]
         output = io.StringIO()
-        writer = csv.writer(output, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer = csv.writer(
+            output,
+            quoting=csv.QUOTE_ALL,
+            delimiter=COLUMN_DELIMITERS[found.column_delimiter],
+            lineterminator=LINE_ENDINGS[found.line_ending],
+        )
         writer.writerow([".".join(path) for path, _ in found.compiled.columns])
         for row in self.store.rows(found.compiled, chunk):
             writer.writerow(csv_values(found.compiled, row))
@@ -889,6 +989,13 @@ class SandboxApp:
     def control_last_replay_id(self) -> int:
         return self.changes.last_replay_id
 
+    def control_revoke_refresh_tokens(self, token: str | None = None) -> int:
+        """Revoke one refresh token, or all of them (a user's "Revoke" on the connected app)."""
+        with self.lock:
+            revoked = self.refresh_tokens & {token} if token else set(self.refresh_tokens)
+            self.refresh_tokens -= revoked
+        return len(revoked)
+
     def control_set_session_timeout(self, seconds: float) -> None:
         self.session_timeout = float(seconds)
 
@@ -908,6 +1015,16 @@ class SandboxApp:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def compress(response: Response) -> None:
+    """Gzip the body, as Salesforce does for a client that accepts it. Level 1: the sandbox
+    stands in for a fast server, and most of gzip's saving on JSON comes at the lowest level."""
+    data = response.get_data()
+    if data:
+        response.set_data(gzip.compress(data, compresslevel=1))
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
 
 
 def json_response(body: object, status: int = 200) -> Response:
