@@ -131,6 +131,7 @@ class SandboxApp:
         self.api_limit = api_limit
         self.usage = ApiUsage(store, api_limit)
         self.page_size: int | None = None
+        self.announced_instance_url: str | None = None
         self.routes: list[tuple[str, re.Pattern, Callable, str]] = []
         self._route_table()
 
@@ -294,7 +295,7 @@ class SandboxApp:
         return self.store.meta("integration_user")
 
     def instance_url(self, request: Request) -> str:
-        return self.base_url or request.host_url.rstrip("/")
+        return self.announced_instance_url or self.base_url or request.host_url.rstrip("/")
 
     # -- OAuth -------------------------------------------------------------------------------
 
@@ -751,6 +752,7 @@ class SandboxApp:
             self.faults.clear()
             self.counts.clear()
             self.page_size = None
+            self.announced_instance_url = None
             self.session_timeout = DEFAULT_SESSION_TIMEOUT
             self.usage.set(self.api_limit, used=0)
             for key in ("client_id", "client_secret", "password"):
@@ -836,6 +838,11 @@ class SandboxApp:
 
     def control_set_page_size(self, size: int | None) -> None:
         self.page_size = int(size) if size else None
+
+    def control_set_instance_url(self, url: str | None) -> None:
+        """The instance_url the token endpoint announces (None: the sandbox's own), so a test
+        can check what a client does with a hostile one."""
+        self.announced_instance_url = str(url) if url else None
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -100,3 +100,6 @@ class SandboxControl:
 
     def set_page_size(self, size: int | None) -> None:
         self.call("set_page_size", size=size)
+
+    def set_instance_url(self, url: str | None) -> None:
+        self.call("set_instance_url", url=url)
