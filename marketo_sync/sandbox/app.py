@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import escape
 
-from defusedxml import ElementTree
+from defusedxml import DefusedXmlException, ElementTree
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from marketo_sync.sandbox.schema import OBJECTS, SObject, sobject
@@ -57,6 +58,11 @@ FAULT_KINDS = TRANSPORT_FAULTS | {
 UNAUTHENTICATED = {"token", "versions"}
 API_PATH = re.compile(r"^/services/(?:data|Soap)(?:/|$)")
 MAX_BULK_RECORDS = 50000
+# Request bodies above this are refused (413) unread, so no request can grow the process.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+# Deeper JSON bodies are refused; nesting is otherwise bounded only by Python's recursion limit.
+MAX_JSON_DEPTH = 64
+TOO_LARGE = "EXCEEDED_MAX_SIZE_REQUEST"
 logger = logging.getLogger(__name__)
 
 
@@ -64,6 +70,12 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+class SandboxRequest(Request):
+    """Reading more than MAX_BODY_BYTES (announced or, when chunked, streamed) raises 413."""
+
+    max_content_length = MAX_BODY_BYTES
 
 
 @dataclass
@@ -173,9 +185,13 @@ class SandboxApp:
         self.routes = [(m, re.compile(p), h, k) for m, p, h, k in table]
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterator[bytes]:
-        request = Request(environ)
+        request = SandboxRequest(environ)
         try:
+            if (request.content_length or 0) > MAX_BODY_BYTES:
+                raise RequestEntityTooLarge
             response = self.dispatch(request)
+        except RequestEntityTooLarge:
+            response = too_large_response(request.path)
         except Exception:
             response = self.unexpected_error(request)
         if API_PATH.match(request.path):
@@ -690,9 +706,11 @@ class SandboxApp:
 
     def soap(self, request: Request, version: str) -> Response:
         try:
-            envelope = ElementTree.fromstring(request.get_data())
+            envelope = ElementTree.fromstring(request.get_data(), forbid_dtd=True)
         except ElementTree.ParseError:
             raise ApiError(500, "INVALID_XML", "The SOAP request could not be parsed") from None
+        except DefusedXmlException:
+            return soap_fault("INVALID_XML", "DTDs and entities are not allowed", status=400)
         converts = envelope.findall(f".//{{{SOAP_NS}}}leadConverts")
         if not converts:
             raise ApiError(500, "INVALID_OPERATION", "Only convertLead is supported here")
@@ -886,9 +904,41 @@ def request_json(request: Request) -> dict:
         body = json.loads(data, parse_constant=refuse_constant)
     except ValueError:
         raise ApiError(400, "JSON_PARSER_ERROR", "The request body is not valid JSON") from None
+    except RecursionError:
+        body = None
+    if body is None or json_depth(body) > MAX_JSON_DEPTH:
+        raise ApiError(
+            400, "JSON_PARSER_ERROR", f"The request body nests deeper than {MAX_JSON_DEPTH} levels"
+        )
     if not isinstance(body, dict):
         raise ApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
     return body
+
+
+def json_depth(value: object) -> int:
+    """How deep objects and arrays nest (a scalar: 0), without recursion."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def too_large_response(path: str) -> Response:
+    """413 in the shape the endpoint answers errors in: OAuth, SOAP, control or REST."""
+    message = f"The request body exceeds the maximum size of {MAX_BODY_BYTES} bytes"
+    if path.startswith("/services/oauth2/"):
+        return json_response({"error": TOO_LARGE, "error_description": message}, 413)
+    if path.startswith("/services/Soap/"):
+        return soap_fault(TOO_LARGE, message, status=413)
+    if path.startswith("/__sandbox__/"):
+        return json_response({"error": message, "code": TOO_LARGE}, 413)
+    return error_response(413, TOO_LARGE, message)
 
 
 def bulk_parameter(request: Request, name: str, default: int, code: str) -> int:
@@ -964,14 +1014,14 @@ def csv_values(compiled: Compiled, row: tuple) -> list[str]:
     return values
 
 
-def soap_fault(code: str, message: str) -> Response:
+def soap_fault(code: str, message: str, status: int = 500) -> Response:
     body = (
         f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{ENV_NS}" '
         f'xmlns:sf="urn:fault.partner.soap.sforce.com"><soapenv:Body><soapenv:Fault>'
         f"<faultcode>sf:{xml_escape(code)}</faultcode><faultstring>{xml_escape(code)}: "
         f"{xml_escape(message)}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
     )
-    return Response(body, status=500, content_type="text/xml; charset=utf-8")
+    return Response(body, status=status, content_type="text/xml; charset=utf-8")
 
 
 def convert_response_xml(results: list[dict]) -> str:
