@@ -165,3 +165,30 @@ def test_a_soap_body_with_a_dtd_is_a_400_fault(sf):
     assert response.status_code == 400
     assert "<faultcode>sf:INVALID_XML</faultcode>" in response.text
     assert "DTD" in response.text
+
+
+def test_a_chunked_body_is_cut_off_at_the_cap(sandbox, sf):
+    """Without a Content-Length the body is read up to the cap, then refused: memory stays
+    bounded whatever the client streams."""
+    parts = urlsplit(sandbox.url)
+    context = ssl.create_default_context(cafile=sandbox.ca_path)
+    raw = socket.create_connection((parts.hostname, parts.port), timeout=10)
+    with context.wrap_socket(raw, server_hostname=parts.hostname) as tls:
+        head = [
+            "POST /services/data/v59.0/sobjects/Account/ HTTP/1.1",
+            f"Host: {parts.netloc}",
+            "Content-Type: application/json",
+            "Transfer-Encoding: chunked",
+            f"Authorization: Bearer {sf.session_id}",
+        ]
+        tls.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        chunk = b"x" * (1024 * 1024)
+        try:
+            for _ in range(MAX_BODY_BYTES // len(chunk) + 2):
+                tls.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        except OSError:
+            pass  # the sandbox answered and closed while the client was still sending
+        response = http.client.HTTPResponse(tls)
+        response.begin()
+        assert response.status == 413
+        assert json.loads(response.read())[0]["errorCode"] == "EXCEEDED_MAX_SIZE_REQUEST"
