@@ -32,7 +32,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from marketo_sync.salesforce.config import SalesforceConfig, salesforce_config
+from marketo_sync.salesforce.config import SalesforceConfig, require_https_url, salesforce_config
 from marketo_sync.salesforce.errors import (
     SalesforceApiLimitReached,
     SalesforceAuthError,
@@ -216,7 +216,9 @@ class SalesforceClient:
                 f"{body.get('error', response.status_code)} "
                 f"({body.get('error_description', 'no description')})"
             )
-        return body["instance_url"], body["access_token"]
+        instance_url = body.get("instance_url", "")
+        require_https_url(instance_url, "The instance_url of Salesforce's token answer")
+        return instance_url, body["access_token"]
 
     @property
     def sf(self) -> Salesforce:

@@ -26,7 +26,8 @@ from urllib.parse import urlencode
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
-from defusedxml import ElementTree
+from defusedxml import DefusedXmlException, ElementTree
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from marketo_sync.sandbox.schema import OBJECTS, SObject, sobject
@@ -68,6 +69,11 @@ COLUMN_DELIMITERS = {
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 REFRESH_GRANTS = {"authorization_code", "refresh_token"}
 GRANTS = {"client_credentials", "password", *REFRESH_GRANTS}
+# Request bodies above this are refused (413) unread, so no request can grow the process.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+# Deeper JSON bodies are refused; nesting is otherwise bounded only by Python's recursion limit.
+MAX_JSON_DEPTH = 64
+TOO_LARGE = "EXCEEDED_MAX_SIZE_REQUEST"
 logger = logging.getLogger(__name__)
 
 
@@ -75,6 +81,14 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+class SandboxRequest(Request):
+    """A body announced above the cap raises 413 on reading; a streamed (chunked) one is read
+    one byte past the cap at most, which `request_body` refuses (werkzeug stops reading at
+    `max_content_length` without saying so)."""
+
+    max_content_length = MAX_BODY_BYTES + 1
 
 
 @dataclass
@@ -158,6 +172,7 @@ class SandboxApp:
         self.changes = ChangeLog()
         self.cometd = CometdServer(self.changes, CHANGE_EVENT_ENTITIES)
         store.on_commit = self.changes.publish
+        self.announced_instance_url: str | None = None
         self.routes: list[tuple[str, re.Pattern, Callable, str]] = []
         self._route_table()
 
@@ -203,9 +218,13 @@ class SandboxApp:
         self.routes = [(m, re.compile(p), h, k) for m, p, h, k in table]
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        request = Request(environ)
+        request = SandboxRequest(environ)
         try:
+            if (request.content_length or 0) > MAX_BODY_BYTES:
+                raise RequestEntityTooLarge
             response = self.dispatch(request)
+        except RequestEntityTooLarge:
+            response = too_large_response(request.path)
         except Exception:
             response = self.unexpected_error(request)
         if API_PATH.match(request.path):
@@ -332,7 +351,7 @@ class SandboxApp:
         return self.store.meta("integration_user")
 
     def instance_url(self, request: Request) -> str:
-        return self.base_url or request.host_url.rstrip("/")
+        return self.announced_instance_url or self.base_url or request.host_url.rstrip("/")
 
     # -- OAuth -------------------------------------------------------------------------------
 
@@ -804,9 +823,11 @@ class SandboxApp:
 
     def soap(self, request: Request, version: str) -> Response:
         try:
-            envelope = ElementTree.fromstring(request.get_data())
+            envelope = ElementTree.fromstring(request_body(request), forbid_dtd=True)
         except ElementTree.ParseError:
             raise ApiError(500, "INVALID_XML", "The SOAP request could not be parsed") from None
+        except DefusedXmlException:
+            return soap_fault("INVALID_XML", "DTDs and entities are not allowed", status=400)
         converts = envelope.findall(f".//{{{SOAP_NS}}}leadConverts")
         if not converts:
             raise ApiError(500, "INVALID_OPERATION", "Only convertLead is supported here")
@@ -901,6 +922,7 @@ class SandboxApp:
             self.faults.clear()
             self.counts.clear()
             self.page_size = None
+            self.announced_instance_url = None
             self.session_timeout = DEFAULT_SESSION_TIMEOUT
             self.usage.set(self.api_limit, used=0)
             for key in ("client_id", "client_secret", "password"):
@@ -1013,6 +1035,11 @@ class SandboxApp:
     def control_set_page_size(self, size: int | None) -> None:
         self.page_size = int(size) if size else None
 
+    def control_set_instance_url(self, url: str | None) -> None:
+        """The instance_url the token endpoint announces (None: the sandbox's own), so a test
+        can check what a client does with a hostile one."""
+        self.announced_instance_url = str(url) if url else None
+
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -1057,17 +1084,63 @@ def substitute_references(text: str, references: dict[str, dict]) -> str:
     return re.sub(r"@\{(\w+)\.(\w+)\}", lookup, text)
 
 
-def request_json(request: Request) -> dict:
+def request_body(request: Request) -> bytes:
     data = request.get_data()
+    if len(data) > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge
+    return data
+
+
+def request_json(request: Request) -> dict:
+    data = request_body(request)
     if not data:
         return {}
     try:
         body = json.loads(data, parse_constant=refuse_constant)
     except ValueError:
         raise ApiError(400, "JSON_PARSER_ERROR", "The request body is not valid JSON") from None
+    except RecursionError:
+        body = None
+    if body is None or json_depth(body) > MAX_JSON_DEPTH:
+        raise ApiError(
+            400, "JSON_PARSER_ERROR", f"The request body nests deeper than {MAX_JSON_DEPTH} levels"
+        )
     if not isinstance(body, dict):
         raise ApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
     return body
+
+
+def json_depth(value: object) -> int:
+    """How deep objects and arrays nest (a scalar: 0), without recursion."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def too_large_response(path: str) -> Response:
+    """413 in the shape the endpoint answers errors in: OAuth, SOAP, control or REST.
+
+    The body was not read, so the connection closes with the answer: kept alive, the server
+    would read the refused body to find the next request.
+    """
+    message = f"The request body exceeds the maximum size of {MAX_BODY_BYTES} bytes"
+    if path.startswith("/services/oauth2/"):
+        response = json_response({"error": TOO_LARGE, "error_description": message}, 413)
+    elif path.startswith("/services/Soap/"):
+        response = soap_fault(TOO_LARGE, message, status=413)
+    elif path.startswith("/__sandbox__/"):
+        response = json_response({"error": message, "code": TOO_LARGE}, 413)
+    else:
+        response = error_response(413, TOO_LARGE, message)
+    response.headers["Connection"] = "close"
+    return response
 
 
 def bulk_parameter(request: Request, name: str, default: int, code: str) -> int:
@@ -1091,7 +1164,7 @@ def bearer_token(request: Request) -> str | None:
 
 
 def soap_session_id(request: Request) -> str | None:
-    match = re.search(rb"<(?:\w+:)?sessionId>([^<]+)</", request.get_data())
+    match = re.search(rb"<(?:\w+:)?sessionId>([^<]+)</", request_body(request))
     return match.group(1).decode() if match else None
 
 
@@ -1144,14 +1217,14 @@ def csv_values(compiled: Compiled, row: tuple) -> list[str]:
     return values
 
 
-def soap_fault(code: str, message: str) -> Response:
+def soap_fault(code: str, message: str, status: int = 500) -> Response:
     body = (
         f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{ENV_NS}" '
         f'xmlns:sf="urn:fault.partner.soap.sforce.com"><soapenv:Body><soapenv:Fault>'
         f"<faultcode>sf:{xml_escape(code)}</faultcode><faultstring>{xml_escape(code)}: "
         f"{xml_escape(message)}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
     )
-    return Response(body, status=500, content_type="text/xml; charset=utf-8")
+    return Response(body, status=status, content_type="text/xml; charset=utf-8")
 
 
 def convert_response_xml(results: list[dict]) -> str:

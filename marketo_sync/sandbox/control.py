@@ -118,3 +118,6 @@ class SandboxControl:
 
     def last_replay_id(self) -> int:
         return self.call("last_replay_id")
+
+    def set_instance_url(self, url: str | None) -> None:
+        self.call("set_instance_url", url=url)

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import ssl
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -132,9 +133,15 @@ class SandboxServer:
         }
 
     def write_state(self, path: Path) -> None:
+        """Atomically, and 0600 from creation on: the state holds the client secret, the
+        integration password and the control token."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.state(), indent=2))
-        temporary.chmod(0o600)
-        temporary.replace(path)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".state-")
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(json.dumps(self.state(), indent=2))
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise

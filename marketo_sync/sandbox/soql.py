@@ -63,6 +63,8 @@ MAX_OFFSET = 2000
 MAX_LIMIT = 2**31 - 1
 SQLITE_INTEGER = range(-(2**63), 2**63)
 SYSTEM_CODES = {"INVALID_FIELD", "MALFORMED_QUERY", "INVALID_TYPE"}
+MAX_NESTING = 40
+_PAREN_OR_STRING = re.compile(r"'(?:\\.|[^'\\])*'|[()]")
 
 
 class SoqlError(Exception):
@@ -208,6 +210,10 @@ class _Build(Transformer):
 
 def parse(soql: str) -> Query:
     """Parse SOQL text into a Query, or raise SoqlError(MALFORMED_QUERY)."""
+    if nesting_depth(soql) > MAX_NESTING:
+        raise SoqlError(
+            "MALFORMED_QUERY", f"the query nests parentheses deeper than {MAX_NESTING} levels"
+        )
     try:
         tree = _PARSER.parse(soql)
         query = _Build().transform(tree)
@@ -221,6 +227,19 @@ def parse(soql: str) -> Query:
         raise SoqlError("MALFORMED_QUERY", f"\n{soql}\nunexpected token: {near}") from None
     query.source = soql
     return query
+
+
+def nesting_depth(soql: str) -> int:
+    """The deepest parenthesis nesting outside string literals: the parser's tree, and the
+    compiler walking it, recurse once per level."""
+    depth = deepest = 0
+    for match in _PAREN_OR_STRING.finditer(soql):
+        if match.group() == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif match.group() == ")":
+            depth -= 1
+    return deepest
 
 
 @dataclass

@@ -8,6 +8,7 @@ One lock serialises access: the server is threaded, SQLite connections are not s
 
 import json
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -60,6 +61,14 @@ class RecordError(Exception):
         if self.fields:
             body["fields"] = self.fields
         return body
+
+
+def create_private(path: Path) -> None:
+    """The org file holds the client secret and the integration password: readable by its
+    owner only from the moment it exists (SQLite gives its WAL files the same mode)."""
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
 
 
 def format_datetime(millis: int | None) -> str | None:
@@ -116,6 +125,8 @@ class Store:
 
     def __init__(self, path: Path | None = None) -> None:
         self.lock = threading.RLock()
+        if path:
+            create_private(Path(path))
         self.db = sqlite3.connect(
             str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
         )
