@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from marketo_sync.sandbox import server as server_module
 from marketo_sync.sandbox.server import SandboxServer
 from marketo_sync.sandbox.store import Store
 
