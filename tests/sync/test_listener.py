@@ -9,14 +9,16 @@ import time
 
 import django_rq
 import pytest
+from django.conf import settings
 
 from accounts.models import Account
-from activities.models import Activity
+from activities.models import AccountHistory, Activity
 from marketo_sync.sync.changes import changes_resync, stream_commit_batch
 from marketo_sync.sync.listener import Listener
 from marketo_sync.sync.models import PendingChange, StreamState, SyncRun
-from marketo_sync.sync.selectors import sync_interval_seconds
+from marketo_sync.sync.selectors import accounts_skipped_by_activity_limit, sync_interval_seconds
 from marketo_sync.sync.services import CYCLE_JOB_ID, job_pending
+from tests.fixtures.sync import cycle
 from tests.fixtures.workers import ROOT, child_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -101,6 +103,46 @@ def test_an_update_becomes_activities_without_any_cycle(org, burst_worker):
     assert state.replay_id == org.control.last_replay_id()
     assert state.events_received == 1 and state.last_lag_seconds is not None
 
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("contacts", "logs"), [(5000, True), (5001, False)])
+def test_the_5000_rule_holds_for_event_driven_resyncs(sandbox, burst_worker, contacts, logs):
+    assert settings.ACTIVITY_CONTACT_LIMIT == 5000
+    control = sandbox.control
+    account_id = control.create("Account", {"Name": "Big Co", "Industry": "Retail"})
+    control.bulk_create(
+        "Contact",
+        [{"LastName": f"Person {i}", "AccountId": account_id} for i in range(contacts)],
+    )
+    cycle()
+    control.set_stream_poll_seconds(2)
+    StreamState.objects.create(channel=ACCOUNTS, replay_id=control.last_replay_id())
+    django_rq.get_queue("sync").empty()
+    with RunningListener():
+        control.update("Account", account_id, {"Industry": "Banking", "Phone": "+1 555"})
+        wait_for(queued_functions)
+        assert queued_functions() == ["marketo_sync.sync.jobs.run_sync_changes"]
+        burst_worker()
+    (run,) = SyncRun.objects.filter(mode=SyncRun.Mode.RECORDS, object_name="Account")
+    account = Account.objects.get(sfdc_id=account_id)
+    assert account.industry == "Banking"  # the data syncs either way
+    history = AccountHistory.objects.filter(account=account, sync_run=run)
+    assert sorted(history.values_list("attribute", "old_value", "new_value")) == [
+        ("Industry", "Retail", "Banking"), ("Phone", "", "+1 555"),
+    ]
+    logged = Activity.objects.filter(contact__account=account, sync_run=run).count()
+    skipped = list(accounts_skipped_by_activity_limit(run=run))
+    if logs:
+        assert logged == 5000 * 2
+        assert run.accounts_skipped_activity_limit == 0
+        assert skipped == []
+        assert not any(history.values_list("activities_skipped", flat=True))
+    else:
+        assert logged == 0
+        assert run.accounts_skipped_activity_limit == 1
+        assert skipped == [account]
+        assert all(history.values_list("activities_skipped", flat=True))
 
 def test_duplicated_events_are_idempotent(org, burst_worker):
     account = account_with_contacts()
