@@ -24,6 +24,7 @@ from tests.fixtures.workers import ROOT, child_environment
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ACCOUNTS = "/data/AccountChangeEvent"
+NOT_API_CALLS = {"token", "versions", "control", "cometd"}
 
 
 def wait_for(predicate, timeout: float = 15.0):
@@ -272,11 +273,20 @@ def test_sfdc_listen_runs_until_sigterm_and_marks_the_stream_disconnected(org):
     assert not StreamState.objects.get(channel=ACCOUNTS).connected
 
 
-def test_a_burst_of_changes_is_read_by_a_cycle_not_by_id(org):
-    ids = [f"0015g{n:010d}AAA" for n in range(2001)]
-    PendingChange.objects.create(object_name="Account", sfdc_ids=ids)
-    assert changes_resync(object_name="Account") is None
-    assert job_pending(CYCLE_JOB_ID)
+@pytest.mark.slow
+def test_a_burst_of_10000_changes_costs_one_api_call_per_2000_records(org):
+    ids = org.control.bulk_create(
+        "Account", [{"Name": f"Burst {n}", "Industry": "Retail"} for n in range(10_000)]
+    )
+    PendingChange.objects.create(object_name="Account", sfdc_ids=ids[:6000])
+    PendingChange.objects.create(object_name="Account", sfdc_ids=ids[4000:])
+    org.control.reset_counts()
+    run = changes_resync(object_name="Account")
+    assert run is not None and run.status == SyncRun.Status.SUCCESS, run and run.error
+    counts = org.control.request_counts()
+    api_calls = sum(n for kind, n in counts.items() if kind not in NOT_API_CALLS)
+    assert api_calls <= 10_000 / 2000 + 1, counts
+    assert counts == {"composite": 5}
+    assert Account.objects.filter(sfdc_id__in=ids).count() == 10_000
     assert not PendingChange.objects.exists()
-    assert not SyncRun.objects.filter(mode=SyncRun.Mode.RECORDS).exists()
-    assert "burst of 2001 Account changes" in StreamState.objects.get().last_fallback_reason
+    assert not job_pending(CYCLE_JOB_ID)
