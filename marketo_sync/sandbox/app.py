@@ -18,6 +18,7 @@ import re
 import secrets
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -74,6 +75,12 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 # Deeper JSON bodies are refused; nesting is otherwise bounded only by Python's recursion limit.
 MAX_JSON_DEPTH = 64
 TOO_LARGE = "EXCEEDED_MAX_SIZE_REQUEST"
+# Salesforce's documented limits: a REST request's URI (414 beyond it) and a SOQL statement.
+URI_MAX_BYTES = 16384
+SOQL_MAX_CHARS = 100000
+QUERY_SUBREQUEST = re.compile(
+    r"^/services/data/v(?P<version>\d+\.\d)/(?P<kind>query|queryAll)/?\?(?P<q>.*)$"
+)
 logger = logging.getLogger(__name__)
 
 
@@ -249,6 +256,8 @@ class SandboxApp:
 
     def dispatch(self, request: Request) -> Response:
         path = request.path
+        if len(request.full_path) > URI_MAX_BYTES:
+            return error_response(414, "URI_TOO_LONG", "URI Too Long")
         allowed = False
         for method, pattern, handler, kind in self.routes:
             match = pattern.match(path)
@@ -324,10 +333,13 @@ class SandboxApp:
         response = handler(request, **args)
         if fault.kind == "malformed_record":
             body = json.loads(response.get_data())
-            records = body.get("records") or []
-            if records:
-                index = int(fault.options.get("index", 0)) % len(records)
-                records[index][fault.options.get("field", "Name")] = fault.options.get("value")
+            subresponses = body.get("compositeResponse") if isinstance(body, dict) else None
+            pages = [sub.get("body") for sub in subresponses or []] or [body]
+            for page in pages:
+                records = page.get("records") if isinstance(page, dict) else None
+                if records:
+                    index = int(fault.options.get("index", 0)) % len(records)
+                    records[index][fault.options.get("field", "Name")] = fault.options.get("value")
             response.set_data(json.dumps(body))
             return response
         return dropped_response(response.get_data())
@@ -592,6 +604,15 @@ class SandboxApp:
         return json_response({"compositeResponse": responses})
 
     def sub_request(self, method: str, url: str, payload: dict | None) -> tuple[int, object]:
+        query = QUERY_SUBREQUEST.match(url)
+        if query and method == "GET":
+            soql = urllib.parse.parse_qs(query["q"]).get("q", [""])[0]
+            try:
+                return 200, self.query_result(soql, query["version"], query["kind"], 2000)
+            except ApiError as exc:
+                return exc.status, [{"errorCode": exc.code, "message": exc.message}]
+            except SoqlError as exc:
+                return 400, [{"errorCode": exc.code, "message": exc.message}]
         match = re.match(
             r"^/services/data/v(?P<version>\d+\.\d)/sobjects/(?P<obj>\w+)(?:/(?P<id>\w+))?/?$",
             url,
@@ -664,20 +685,28 @@ class SandboxApp:
         return min(max(int(match.group(1)), 200), 2000) if match else 2000
 
     def query(self, request: Request, version: str, kind: str) -> Response:
-        soql = request.args.get("q")
+        return json_response(
+            self.query_result(request.args.get("q"), version, kind, self.batch_size(request))
+        )
+
+    def query_result(self, soql: str | None, version: str, kind: str, size: int) -> dict:
+        """The first page of a query, from `GET /query` or a composite subrequest."""
         if not soql:
             raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        if len(soql) > SOQL_MAX_CHARS:
+            raise ApiError(400, "MALFORMED_QUERY", "SOQL statements cannot be longer than "
+                           f"{SOQL_MAX_CHARS} characters")
         compiled = compile_query(soql, include_deleted=kind == "queryAll")
         result = self.store.snapshot(compiled)
         if compiled.is_count:
-            return json_response({"totalSize": result, "done": True, "records": []})
+            return {"totalSize": result, "done": True, "records": []}
         assert isinstance(result, list)  # row ids, since the query is no COUNT()
         locator = encode_id("01g", self.store.take_numbers("next_locator"))
         cursor = Cursor(compiled, result, version)
         with self.lock:
             self.expire_cursors()
             self.cursors[locator] = cursor
-        return self.page(cursor, locator, 0, self.batch_size(request))
+        return self.page(cursor, locator, 0, size)
 
     def query_more(self, request: Request, version: str, locator: str, offset: str) -> Response:
         with self.lock:
@@ -686,14 +715,14 @@ class SandboxApp:
         if cursor is None or int(offset) > len(cursor.rowids):
             raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         cursor.touched = time.monotonic()
-        return self.page(cursor, locator, int(offset), self.batch_size(request))
+        return json_response(self.page(cursor, locator, int(offset), self.batch_size(request)))
 
     def expire_cursors(self) -> None:
         now = time.monotonic()
         for key in [k for k, c in self.cursors.items() if now - c.touched > LOCATOR_IDLE_SECONDS]:
             del self.cursors[key]
 
-    def page(self, cursor: Cursor, locator: str, offset: int, size: int) -> Response:
+    def page(self, cursor: Cursor, locator: str, offset: int, size: int) -> dict:
         chunk = cursor.rowids[offset : offset + size]
         records = [
             shape_record(cursor.compiled, row, cursor.version)
@@ -709,7 +738,7 @@ class SandboxApp:
                 f"/services/data/v{cursor.version}/query/{locator}-{offset + size}"
             )
         body["records"] = records
-        return json_response(body)
+        return body
 
     # -- Bulk API 2.0 ------------------------------------------------------------------------
 
