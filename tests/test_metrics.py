@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from marketo_sync.sync.models import SyncError, SyncRun, SyncState
+from marketo_sync.sync.models import StreamState, SyncError, SyncRun, SyncState
 from marketo_sync.sync.services import sync_set_paused
 
 TOKEN = "scrape-token-for-tests"
@@ -100,3 +100,27 @@ def test_before_any_cycle_the_age_is_infinite(client, metrics_token, db):
     values = scrape(client)
     assert values[("marketo_sync_last_successful_cycle_age_seconds", ())] == float("inf")
     assert values[("marketo_sync_cycle_duration_seconds_count", ())] == 0
+
+
+def test_the_change_stream_shows_per_channel(client, metrics_token, db):
+    event_at = timezone.now() - timedelta(seconds=5)
+    StreamState.objects.create(
+        channel="/data/AccountChangeEvent", replay_id=4711, connected=True, events_received=12,
+        last_event_at=event_at, last_lag_seconds=0.8,
+    )
+    StreamState.objects.create(channel="/data/ContactChangeEvent", connected=False)
+
+    values = scrape(client)
+    accounts = (("channel", "/data/AccountChangeEvent"),)
+    contacts = (("channel", "/data/ContactChangeEvent"),)
+    assert values[("marketo_sync_stream_connected", accounts)] == 1
+    assert values[("marketo_sync_stream_connected", contacts)] == 0
+    assert values[("marketo_sync_stream_last_event_timestamp_seconds", accounts)] == (
+        pytest.approx(event_at.timestamp())
+    )
+    assert values[("marketo_sync_stream_events_received_total", accounts)] == 12
+    assert values[("marketo_sync_stream_events_received_total", contacts)] == 0
+    assert values[("marketo_sync_stream_replay_id", accounts)] == 4711
+    assert values[("marketo_sync_stream_last_change_lag_seconds", accounts)] == 0.8
+    for name in ("last_event_timestamp_seconds", "replay_id", "last_change_lag_seconds"):
+        assert (f"marketo_sync_stream_{name}", contacts) not in values

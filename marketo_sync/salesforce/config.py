@@ -8,6 +8,7 @@ reads it: a stray file cannot point production at a development org.
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -27,6 +28,31 @@ class SalesforceConfig:
     connect_timeout: float = 10.0
     read_timeout: float = 120.0
     api_reserve: int = 1000
+
+    def __post_init__(self) -> None:
+        """The client secret and the password go to the login URL: refuse it before any call
+        unless it is https and free of credentials (which the message never repeats)."""
+        if self.login_url:
+            require_https_url(self.login_url, "The Salesforce login URL (SALESFORCE_LOGIN_URL)")
+
+
+def require_https_url(url: str, what: str) -> None:
+    """Raise SalesforceConfigError unless `url` is https with a host and no user:password@."""
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port
+    except ValueError:
+        raise SalesforceConfigError(f"{what} is not a valid URL") from None
+    if parts.username is not None or parts.password is not None:
+        raise SalesforceConfigError(
+            f"{what} must not carry credentials (user:password@); set them in their own settings"
+        )
+    if parts.scheme != "https" or not host:
+        scheme = repr(parts.scheme) if parts.scheme else "none"
+        raise SalesforceConfigError(
+            f"{what} must be an https URL with a host (scheme: {scheme}); refusing to send "
+            "secrets to it"
+        )
 
 
 def sandbox_state(path: Path) -> dict:

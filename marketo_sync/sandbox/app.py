@@ -8,6 +8,7 @@ requests.
 
 import base64
 import csv
+import gzip
 import hashlib
 import hmac
 import io
@@ -17,15 +18,18 @@ import re
 import secrets
 import threading
 import time
+import urllib.parse
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
 
-from defusedxml import ElementTree
+from defusedxml import DefusedXmlException, ElementTree
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from marketo_sync.sandbox.schema import OBJECTS, SObject, sobject
@@ -61,6 +65,23 @@ FAULT_KINDS = TRANSPORT_FAULTS | {
 UNAUTHENTICATED = {"token", "versions"}
 API_PATH = re.compile(r"^/services/(?:data|Soap)(?:/|$)")
 MAX_BULK_RECORDS = 50000
+COLUMN_DELIMITERS = {
+    "BACKQUOTE": "`", "CARET": "^", "COMMA": ",", "PIPE": "|", "SEMICOLON": ";", "TAB": "\t",
+}
+LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
+REFRESH_GRANTS = {"authorization_code", "refresh_token"}
+GRANTS = {"client_credentials", "password", *REFRESH_GRANTS}
+# Request bodies above this are refused (413) unread, so no request can grow the process.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+# Deeper JSON bodies are refused; nesting is otherwise bounded only by Python's recursion limit.
+MAX_JSON_DEPTH = 64
+TOO_LARGE = "EXCEEDED_MAX_SIZE_REQUEST"
+# Salesforce's documented limits: a REST request's URI (414 beyond it) and a SOQL statement.
+URI_MAX_BYTES = 16384
+SOQL_MAX_CHARS = 100000
+QUERY_SUBREQUEST = re.compile(
+    r"^/services/data/v(?P<version>\d+\.\d)/(?P<kind>query|queryAll)/?\?(?P<q>.*)$"
+)
 logger = logging.getLogger(__name__)
 
 
@@ -68,6 +89,14 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+class SandboxRequest(Request):
+    """A body announced above the cap raises 413 on reading; a streamed (chunked) one is read
+    one byte past the cap at most, which `request_body` refuses (werkzeug stops reading at
+    `max_content_length` without saying so)."""
+
+    max_content_length = MAX_BODY_BYTES + 1
 
 
 @dataclass
@@ -108,7 +137,18 @@ class BulkJob:
     compiled: Compiled
     rowids: "array[int]"
     created: str
+    api_version: str
+    column_delimiter: str = "COMMA"
+    line_ending: str = "LF"
     polls: int = 0
+    aborted: bool = False
+
+    @property
+    def state(self) -> str:
+        """Submitted, then in progress at the first poll, complete from the second."""
+        if self.aborted:
+            return "Aborted"
+        return ("UploadComplete", "InProgress")[self.polls] if self.polls < 2 else "JobComplete"
 
 
 class SandboxApp:
@@ -127,6 +167,8 @@ class SandboxApp:
         for key in ("client_id", "client_secret", "password"):
             store.set_meta(key, getattr(self, key))
         self.sessions: dict[str, float] = {}
+        self.authorization_codes: dict[str, str] = {}
+        self.refresh_tokens: set[str] = set()
         self.session_timeout = DEFAULT_SESSION_TIMEOUT
         self.cursors: dict[str, Cursor] = {}
         self.jobs: dict[str, BulkJob] = {}
@@ -138,6 +180,7 @@ class SandboxApp:
         self.changes = ChangeLog()
         self.cometd = CometdServer(self.changes, CHANGE_EVENT_ENTITIES)
         store.on_commit = self.changes.publish
+        self.announced_instance_url: str | None = None
         self.routes: list[tuple[str, re.Pattern, Callable, str]] = []
         self._route_table()
 
@@ -147,6 +190,8 @@ class SandboxApp:
         data = r"^/services/data/v(?P<version>\d+\.\d)"
         table: list[tuple[str, str, Callable, str]] = [
             ("POST", r"^/services/oauth2/token/?$", self.token, "token"),
+            ("GET", r"^/services/oauth2/authorize/?$", self.authorize, "token"),
+            ("POST", r"^/services/oauth2/revoke/?$", self.revoke, "token"),
             ("GET", r"^/services/data/?$", self.versions, "versions"),
             ("GET", data + r"/?$", self.resources, "resources"),
             ("GET", data + r"/limits/?$", self.limits, "limits"),
@@ -169,6 +214,7 @@ class SandboxApp:
             ("POST", data + r"/composite/sobjects/?$", self.collection_create, "composite"),
             ("POST", data + r"/composite/?$", self.composite, "composite"),
             ("POST", data + r"/jobs/query/?$", self.bulk_create, "bulk2"),
+            ("GET", data + r"/jobs/query/?$", self.bulk_list, "bulk2"),
             ("GET", data + r"/jobs/query/(?P<job>\w+)/?$", self.bulk_status, "bulk2"),
             ("PATCH", data + r"/jobs/query/(?P<job>\w+)/?$", self.bulk_abort, "bulk2"),
             ("DELETE", data + r"/jobs/query/(?P<job>\w+)/?$", self.bulk_delete, "bulk2"),
@@ -180,13 +226,19 @@ class SandboxApp:
         self.routes = [(m, re.compile(p), h, k) for m, p, h, k in table]
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        request = Request(environ)
+        request = SandboxRequest(environ)
         try:
+            if (request.content_length or 0) > MAX_BODY_BYTES:
+                raise RequestEntityTooLarge
             response = self.dispatch(request)
+        except RequestEntityTooLarge:
+            response = too_large_response(request.path)
         except Exception:
             response = self.unexpected_error(request)
         if API_PATH.match(request.path):
             response.headers["Sforce-Limit-Info"] = self.usage.header()
+        if request.accept_encodings["gzip"] and not response.is_streamed:
+            compress(response)
         return response(environ, start_response)
 
     def unexpected_error(self, request: Request) -> Response:
@@ -205,6 +257,8 @@ class SandboxApp:
 
     def dispatch(self, request: Request) -> Response:
         path = request.path
+        if len(request.full_path) > URI_MAX_BYTES:
+            return error_response(414, "URI_TOO_LONG", "URI Too Long")
         allowed = False
         for method, pattern, handler, kind in self.routes:
             match = pattern.match(path)
@@ -280,10 +334,13 @@ class SandboxApp:
         response = handler(request, **args)
         if fault.kind == "malformed_record":
             body = json.loads(response.get_data())
-            records = body.get("records") or []
-            if records:
-                index = int(fault.options.get("index", 0)) % len(records)
-                records[index][fault.options.get("field", "Name")] = fault.options.get("value")
+            subresponses = body.get("compositeResponse") if isinstance(body, dict) else None
+            pages = [sub.get("body") for sub in subresponses or []] or [body]
+            for page in pages:
+                records = page.get("records") if isinstance(page, dict) else None
+                if records:
+                    index = int(fault.options.get("index", 0)) % len(records)
+                    records[index][fault.options.get("field", "Name")] = fault.options.get("value")
             response.set_data(json.dumps(body))
             return response
         return dropped_response(response.get_data())
@@ -307,7 +364,7 @@ class SandboxApp:
         return self.store.meta("integration_user")
 
     def instance_url(self, request: Request) -> str:
-        return self.base_url or request.host_url.rstrip("/")
+        return self.announced_instance_url or self.base_url or request.host_url.rstrip("/")
 
     # -- OAuth -------------------------------------------------------------------------------
 
@@ -318,12 +375,28 @@ class SandboxApp:
             client_id = request.authorization.username
             client_secret = request.authorization.password
         grant = form.get("grant_type")
-        if grant not in {"client_credentials", "password"}:
+        if grant not in GRANTS:
             return oauth_error("unsupported_grant_type", "grant type not supported")
         if client_id != self.client_id:
             return oauth_error("invalid_client_id", "client identifier invalid")
         if not hmac.compare_digest(client_secret or "", self.client_secret):
             return oauth_error("invalid_client", "invalid client credentials")
+        refresh_token = None
+        if grant == "authorization_code":
+            with self.lock:
+                redirect_uri = self.authorization_codes.pop(form.get("code", ""), None)
+            if redirect_uri is None:
+                return oauth_error("invalid_grant", "invalid authorization code")
+            if form.get("redirect_uri") != redirect_uri:
+                return oauth_error("redirect_uri_mismatch", "redirect_uri must match configuration")
+            refresh_token = f"5Aep861{secrets.token_urlsafe(60)}"
+            with self.lock:
+                self.refresh_tokens.add(refresh_token)
+        if grant == "refresh_token":
+            with self.lock:
+                known = form.get("refresh_token", "") in self.refresh_tokens
+            if not known:
+                return oauth_error("invalid_grant", "expired access/refresh token")
         if grant == "password":
             user = self.store.raw(OBJECTS["User"], self.user_id() or "")
             if (
@@ -341,17 +414,48 @@ class SandboxApp:
             hmac.new(self.client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256)
             .digest()
         ).decode()
-        return json_response(
-            {
-                "access_token": access_token,
-                "instance_url": self.instance_url(request),
-                "id": identity,
-                "token_type": "Bearer",
-                "issued_at": issued_at,
-                "signature": signature,
-                "scope": "api",
-            }
-        )
+        body = {
+            "access_token": access_token,
+            "instance_url": self.instance_url(request),
+            "id": identity,
+            "token_type": "Bearer",
+            "issued_at": issued_at,
+            "signature": signature,
+            "scope": "api refresh_token" if grant in REFRESH_GRANTS else "api",
+        }
+        if refresh_token:
+            body["refresh_token"] = refresh_token
+        return json_response(body)
+
+    def authorize(self, request: Request) -> Response:
+        """The web-server flow's consent step, approved at once as the integration user: the
+        browser is sent back to `redirect_uri` with a single-use code."""
+        args = request.args
+        if args.get("response_type") != "code":
+            return oauth_error("unsupported_response_type", "response type not supported")
+        if args.get("client_id") != self.client_id:
+            return oauth_error("invalid_client_id", "client identifier invalid")
+        redirect_uri = args.get("redirect_uri", "")
+        if not redirect_uri:
+            return oauth_error("redirect_uri_missing", "redirect_uri must be provided")
+        code = f"aPrx{secrets.token_urlsafe(48)}"
+        with self.lock:
+            self.authorization_codes[code] = redirect_uri
+        query = {"code": code} | ({"state": args["state"]} if "state" in args else {})
+        separator = "&" if "?" in redirect_uri else "?"
+        location = redirect_uri + separator + urlencode(query)
+        return Response(status=302, headers={"Location": location})
+
+    def revoke(self, request: Request) -> Response:
+        """Revoking a refresh token ends it; revoking an access token ends that session."""
+        token = request.form.get("token") or request.args.get("token") or ""
+        with self.lock:
+            known = token in self.refresh_tokens or token in self.sessions
+            self.refresh_tokens.discard(token)
+            self.sessions.pop(token, None)
+        if not known:
+            return oauth_error("unsupported_token_type", "this token type is not supported")
+        return Response(status=200)
 
     # -- metadata ----------------------------------------------------------------------------
 
@@ -501,6 +605,15 @@ class SandboxApp:
         return json_response({"compositeResponse": responses})
 
     def sub_request(self, method: str, url: str, payload: dict | None) -> tuple[int, object]:
+        query = QUERY_SUBREQUEST.match(url)
+        if query and method == "GET":
+            soql = urllib.parse.parse_qs(query["q"]).get("q", [""])[0]
+            try:
+                return 200, self.query_result(soql, query["version"], query["kind"], 2000)
+            except ApiError as exc:
+                return exc.status, [{"errorCode": exc.code, "message": exc.message}]
+            except SoqlError as exc:
+                return 400, [{"errorCode": exc.code, "message": exc.message}]
         match = re.match(
             r"^/services/data/v(?P<version>\d+\.\d)/sobjects/(?P<obj>\w+)(?:/(?P<id>\w+))?/?$",
             url,
@@ -573,20 +686,28 @@ class SandboxApp:
         return min(max(int(match.group(1)), 200), 2000) if match else 2000
 
     def query(self, request: Request, version: str, kind: str) -> Response:
-        soql = request.args.get("q")
+        return json_response(
+            self.query_result(request.args.get("q"), version, kind, self.batch_size(request))
+        )
+
+    def query_result(self, soql: str | None, version: str, kind: str, size: int) -> dict:
+        """The first page of a query, from `GET /query` or a composite subrequest."""
         if not soql:
             raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        if len(soql) > SOQL_MAX_CHARS:
+            raise ApiError(400, "MALFORMED_QUERY", "SOQL statements cannot be longer than "
+                           f"{SOQL_MAX_CHARS} characters")
         compiled = compile_query(soql, include_deleted=kind == "queryAll")
         result = self.store.snapshot(compiled)
         if compiled.is_count:
-            return json_response({"totalSize": result, "done": True, "records": []})
+            return {"totalSize": result, "done": True, "records": []}
         assert isinstance(result, array)  # row ids, since the query is no COUNT()
         locator = encode_id("01g", self.store.take_numbers("next_locator"))
         cursor = Cursor(compiled, result, version)
         with self.lock:
             self.expire_cursors()
             self.cursors[locator] = cursor
-        return self.page(cursor, locator, 0, self.batch_size(request))
+        return self.page(cursor, locator, 0, size)
 
     def query_more(self, request: Request, version: str, locator: str, offset: str) -> Response:
         with self.lock:
@@ -595,14 +716,14 @@ class SandboxApp:
         if cursor is None or int(offset) > len(cursor.rowids):
             raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         cursor.touched = time.monotonic()
-        return self.page(cursor, locator, int(offset), self.batch_size(request))
+        return json_response(self.page(cursor, locator, int(offset), self.batch_size(request)))
 
     def expire_cursors(self) -> None:
         now = time.monotonic()
         for key in [k for k, c in self.cursors.items() if now - c.touched > LOCATOR_IDLE_SECONDS]:
             del self.cursors[key]
 
-    def page(self, cursor: Cursor, locator: str, offset: int, size: int) -> Response:
+    def page(self, cursor: Cursor, locator: str, offset: int, size: int) -> dict:
         chunk = cursor.rowids[offset : offset + size]
         records = [
             shape_record(cursor.compiled, row, cursor.version)
@@ -618,7 +739,7 @@ class SandboxApp:
                 f"/services/data/v{cursor.version}/query/{locator}-{offset + size}"
             )
         body["records"] = records
-        return json_response(body)
+        return body
 
     # -- Bulk API 2.0 ------------------------------------------------------------------------
 
@@ -627,32 +748,55 @@ class SandboxApp:
         operation = body.get("operation", "query")
         if operation not in {"query", "queryAll"}:
             raise ApiError(400, "INVALIDJOB", f"Invalid operation {operation}")
+        content_type = body.get("contentType", "CSV")
+        delimiter = body.get("columnDelimiter", "COMMA")
+        line_ending = body.get("lineEnding", "LF")
+        if content_type != "CSV":
+            raise ApiError(400, "INVALIDJOB", f"Invalid contentType: {content_type}")
+        if delimiter not in COLUMN_DELIMITERS:
+            raise ApiError(400, "INVALIDJOB", f"Invalid columnDelimiter: {delimiter}")
+        if line_ending not in LINE_ENDINGS:
+            raise ApiError(400, "INVALIDJOB", f"Invalid lineEnding: {line_ending}")
         compiled = compile_query(body.get("query", ""), include_deleted=operation == "queryAll")
         if compiled.is_count:
             raise ApiError(400, "INVALIDJOB", "Aggregate queries are not supported")
+        if any(spec.type == "address" for _, spec in compiled.columns):
+            raise ApiError(400, "API_ERROR", "Selecting compound data not supported in Bulk Query")
         job_id = encode_id("750", self.store.take_numbers("next_job"))
         rowids = self.store.snapshot(compiled)
         assert isinstance(rowids, array)  # row ids, since the query is no COUNT()
         job = BulkJob(
             job_id, operation, compiled.sobject.name, compiled, rowids,
-            format_datetime(to_millis(datetime.now(UTC))) or "",
+            format_datetime(to_millis(datetime.now(UTC))) or "", version, delimiter, line_ending,
         )
         with self.lock:
             self.jobs[job_id] = job
-        return json_response(self.job_info(job, "UploadComplete"))
+        return json_response(self.job_info(job))
 
-    def job_info(self, job: BulkJob, state: str) -> dict:
-        info = {
+    def job_info(self, job: BulkJob, detail: bool = False) -> dict:
+        """A job as its creation answers it; `detail` adds what the job info and the job list
+        carry (jobType, and the counts once complete)."""
+        info: dict[str, object] = {
             "id": job.id, "operation": job.operation, "object": job.object_name,
             "createdById": self.user_id(), "createdDate": job.created,
-            "systemModstamp": job.created, "state": state, "concurrencyMode": "Parallel",
-            "contentType": "CSV", "apiVersion": 59.0, "lineEnding": "LF",
-            "columnDelimiter": "COMMA",
+            "systemModstamp": job.created, "state": job.state, "concurrencyMode": "Parallel",
+            "contentType": "CSV", "apiVersion": float(job.api_version),
+            "lineEnding": job.line_ending, "columnDelimiter": job.column_delimiter,
         }
-        if state == "JobComplete":
+        if detail:
+            info["jobType"] = "V2Query"
+        if detail and job.state == "JobComplete":
             info.update(numberRecordsProcessed=len(job.rowids), retries=0,
                         totalProcessingTime=len(job.rowids) // 100)
         return info
+
+    def bulk_list(self, request: Request, version: str) -> Response:
+        """All query jobs of the org, in one page (the sandbox keeps few)."""
+        wanted = request.args.get("jobType")
+        with self.lock:
+            jobs = list(self.jobs.values())
+        records = [self.job_info(j, detail=True) for j in jobs if wanted in (None, "V2Query")]
+        return json_response({"done": True, "records": records, "nextRecordsUrl": None})
 
     def job(self, job_id: str) -> BulkJob:
         with self.lock:
@@ -665,13 +809,12 @@ class SandboxApp:
         found = self.job(job)
         with self.lock:
             found.polls += 1
-        return json_response(
-            self.job_info(found, "InProgress" if found.polls == 1 else "JobComplete")
-        )
+        return json_response(self.job_info(found, detail=True))
 
     def bulk_abort(self, request: Request, version: str, job: str) -> Response:
         found = self.job(job)
-        return json_response(self.job_info(found, "Aborted"))
+        found.aborted = True
+        return json_response(self.job_info(found, detail=True))
 
     def bulk_delete(self, request: Request, version: str, job: str) -> Response:
         with self.lock:
@@ -689,7 +832,12 @@ class SandboxApp:
                            "maxRecords must be positive" if size < 1 else "invalid locator")
         chunk = found.rowids[offset : offset + size]
         output = io.StringIO()
-        writer = csv.writer(output, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer = csv.writer(
+            output,
+            quoting=csv.QUOTE_ALL,
+            delimiter=COLUMN_DELIMITERS[found.column_delimiter],
+            lineterminator=LINE_ENDINGS[found.line_ending],
+        )
         writer.writerow([".".join(path) for path, _ in found.compiled.columns])
         for row in self.store.rows(found.compiled, chunk):
             writer.writerow(csv_values(found.compiled, row))
@@ -705,9 +853,11 @@ class SandboxApp:
 
     def soap(self, request: Request, version: str) -> Response:
         try:
-            envelope = ElementTree.fromstring(request.get_data())
+            envelope = ElementTree.fromstring(request_body(request), forbid_dtd=True)
         except ElementTree.ParseError:
             raise ApiError(500, "INVALID_XML", "The SOAP request could not be parsed") from None
+        except DefusedXmlException:
+            return soap_fault("INVALID_XML", "DTDs and entities are not allowed", status=400)
         converts = envelope.findall(f".//{{{SOAP_NS}}}leadConverts")
         if not converts:
             raise ApiError(500, "INVALID_OPERATION", "Only convertLead is supported here")
@@ -802,6 +952,7 @@ class SandboxApp:
             self.faults.clear()
             self.counts.clear()
             self.page_size = None
+            self.announced_instance_url = None
             self.session_timeout = DEFAULT_SESSION_TIMEOUT
             self.usage.set(self.api_limit, used=0)
             for key in ("client_id", "client_secret", "password"):
@@ -890,6 +1041,13 @@ class SandboxApp:
     def control_last_replay_id(self) -> int:
         return self.changes.last_replay_id
 
+    def control_revoke_refresh_tokens(self, token: str | None = None) -> int:
+        """Revoke one refresh token, or all of them (a user's "Revoke" on the connected app)."""
+        with self.lock:
+            revoked = self.refresh_tokens & {token} if token else set(self.refresh_tokens)
+            self.refresh_tokens -= revoked
+        return len(revoked)
+
     def control_set_session_timeout(self, seconds: float) -> None:
         self.session_timeout = float(seconds)
 
@@ -907,8 +1065,23 @@ class SandboxApp:
     def control_set_page_size(self, size: int | None) -> None:
         self.page_size = int(size) if size else None
 
+    def control_set_instance_url(self, url: str | None) -> None:
+        """The instance_url the token endpoint announces (None: the sandbox's own), so a test
+        can check what a client does with a hostile one."""
+        self.announced_instance_url = str(url) if url else None
+
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def compress(response: Response) -> None:
+    """Gzip the body, as Salesforce does for a client that accepts it. Level 1: the sandbox
+    stands in for a fast server, and most of gzip's saving on JSON comes at the lowest level."""
+    data = response.get_data()
+    if data:
+        response.set_data(gzip.compress(data, compresslevel=1))
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
 
 
 def json_response(body: object, status: int = 200) -> Response:
@@ -941,17 +1114,63 @@ def substitute_references(text: str, references: dict[str, dict]) -> str:
     return re.sub(r"@\{(\w+)\.(\w+)\}", lookup, text)
 
 
-def request_json(request: Request) -> dict:
+def request_body(request: Request) -> bytes:
     data = request.get_data()
+    if len(data) > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge
+    return data
+
+
+def request_json(request: Request) -> dict:
+    data = request_body(request)
     if not data:
         return {}
     try:
         body = json.loads(data, parse_constant=refuse_constant)
     except ValueError:
         raise ApiError(400, "JSON_PARSER_ERROR", "The request body is not valid JSON") from None
+    except RecursionError:
+        body = None
+    if body is None or json_depth(body) > MAX_JSON_DEPTH:
+        raise ApiError(
+            400, "JSON_PARSER_ERROR", f"The request body nests deeper than {MAX_JSON_DEPTH} levels"
+        )
     if not isinstance(body, dict):
         raise ApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
     return body
+
+
+def json_depth(value: object) -> int:
+    """How deep objects and arrays nest (a scalar: 0), without recursion."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def too_large_response(path: str) -> Response:
+    """413 in the shape the endpoint answers errors in: OAuth, SOAP, control or REST.
+
+    The body was not read, so the connection closes with the answer: kept alive, the server
+    would read the refused body to find the next request.
+    """
+    message = f"The request body exceeds the maximum size of {MAX_BODY_BYTES} bytes"
+    if path.startswith("/services/oauth2/"):
+        response = json_response({"error": TOO_LARGE, "error_description": message}, 413)
+    elif path.startswith("/services/Soap/"):
+        response = soap_fault(TOO_LARGE, message, status=413)
+    elif path.startswith("/__sandbox__/"):
+        response = json_response({"error": message, "code": TOO_LARGE}, 413)
+    else:
+        response = error_response(413, TOO_LARGE, message)
+    response.headers["Connection"] = "close"
+    return response
 
 
 def bulk_parameter(request: Request, name: str, default: int, code: str) -> int:
@@ -975,7 +1194,7 @@ def bearer_token(request: Request) -> str | None:
 
 
 def soap_session_id(request: Request) -> str | None:
-    match = re.search(rb"<(?:\w+:)?sessionId>([^<]+)</", request.get_data())
+    match = re.search(rb"<(?:\w+:)?sessionId>([^<]+)</", request_body(request))
     return match.group(1).decode() if match else None
 
 
@@ -1028,14 +1247,14 @@ def csv_values(compiled: Compiled, row: tuple) -> list[str]:
     return values
 
 
-def soap_fault(code: str, message: str) -> Response:
+def soap_fault(code: str, message: str, status: int = 500) -> Response:
     body = (
         f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{ENV_NS}" '
         f'xmlns:sf="urn:fault.partner.soap.sforce.com"><soapenv:Body><soapenv:Fault>'
         f"<faultcode>sf:{xml_escape(code)}</faultcode><faultstring>{xml_escape(code)}: "
         f"{xml_escape(message)}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
     )
-    return Response(body, status=500, content_type="text/xml; charset=utf-8")
+    return Response(body, status=status, content_type="text/xml; charset=utf-8")
 
 
 def convert_response_xml(results: list[dict]) -> str:

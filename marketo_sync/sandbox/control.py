@@ -86,6 +86,9 @@ class SandboxControl:
     def expire_sessions(self) -> None:
         self.call("expire_sessions")
 
+    def revoke_refresh_tokens(self, token: str | None = None) -> int:
+        return self.call("revoke_refresh_tokens", token=token)
+
     def set_session_timeout(self, seconds: float) -> None:
         self.call("set_session_timeout", seconds=seconds)
 
@@ -115,3 +118,6 @@ class SandboxControl:
 
     def last_replay_id(self) -> int:
         return self.call("last_replay_id")
+
+    def set_instance_url(self, url: str | None) -> None:
+        self.call("set_instance_url", url=url)

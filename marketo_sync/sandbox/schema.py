@@ -27,7 +27,15 @@ SOAP_TYPES = {
     "percent": "xsd:double",
     "date": "xsd:date",
     "datetime": "xsd:dateTime",
+    "address": "urn:address",
 }
+ADDRESS_PARTS = (
+    ("Street", "textarea", "Street", 255),
+    ("City", "string", "City", 40),
+    ("State", "string", "State/Province", 80),
+    ("PostalCode", "string", "Zip/Postal Code", 20),
+    ("Country", "string", "Country", 80),
+)
 SYSTEM_FIELDS = (
     "Id",
     "IsDeleted",
@@ -52,6 +60,7 @@ class Field:
     relationship: str | None = None
     picklist: tuple[str, ...] = ()
     default: object = None
+    components: tuple[str, ...] = ()
 
     @property
     def custom(self) -> bool:
@@ -65,7 +74,7 @@ class Field:
             return "REAL"
         return "TEXT"
 
-    def describe(self, version: str) -> dict:
+    def describe(self, version: str, compound: str | None = None) -> dict:
         """The per-field describe entry, with the keys real responses always carry."""
         is_text = self.type in STRING_TYPES or self.type in {"textarea"}
         return {
@@ -84,14 +93,15 @@ class Field:
             "updateable": self.writable and not self.calculated,
             "calculated": self.calculated,
             "calculatedFormula": "CASE(...)" if self.calculated else None,
+            "compoundFieldName": compound,
             "defaultedOnCreate": self.name in {"OwnerId", "Status", "IsConverted", "IsActive"},
             "defaultValue": None,
             "externalId": False,
             "unique": False,
             "idLookup": self.type == "id",
-            "filterable": True,
-            "sortable": self.type != "textarea",
-            "groupable": self.type not in NUMBER_TYPES | {"datetime", "textarea"},
+            "filterable": self.type != "address",
+            "sortable": self.type not in {"textarea", "address"},
+            "groupable": self.type not in NUMBER_TYPES | {"datetime", "textarea", "address"},
             "referenceTo": [self.reference_to] if self.reference_to else [],
             "relationshipName": self.relationship,
             "restrictedPicklist": False,
@@ -111,13 +121,33 @@ class SObject:
     label_plural: str
     fields: tuple[Field, ...]
     owned: bool = True
+    compounds: tuple[Field, ...] = ()
     by_lower: dict[str, Field] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         self.by_lower.update({f.name.lower(): f for f in self.fields})
 
     def field(self, name: str) -> Field | None:
+        """A stored field; compound fields are read through `compound`."""
         return self.by_lower.get(name.lower())
+
+    def compound(self, name: str) -> Field | None:
+        lowered = name.lower()
+        return next((c for c in self.compounds if c.name.lower() == lowered), None)
+
+    def described_fields(self, version: str) -> list[dict]:
+        """Every field as describe lists it: components name their compound, and each compound
+        follows its last component, as in Salesforce's describe."""
+        owner = {part: c.name for c in self.compounds for part in c.components}
+        entries = []
+        for spec in self.fields:
+            entries.append(spec.describe(version, owner.get(spec.name)))
+            entries.extend(
+                c.describe(version)
+                for c in self.compounds
+                if c.components and c.components[-1] == spec.name
+            )
+        return entries
 
     def relationship(self, name: str) -> Field | None:
         lowered = name.lower()
@@ -130,7 +160,7 @@ class SObject:
         base = f"/services/data/v{version}/sobjects/{self.name}"
         return {
             **self.summary(version),
-            "fields": [f.describe(version) for f in self.fields],
+            "fields": self.described_fields(version),
             "childRelationships": [],
             "recordTypeInfos": [],
             "urls": {**self.summary(version)["urls"], "describe": f"{base}/describe"},
@@ -211,6 +241,22 @@ def revenue_band(annual_revenue: float | None) -> str | None:
     return "SMB"
 
 
+def _address_fields(prefix: str) -> list[Field]:
+    return [
+        Field(f"{prefix}{part}", kind, f"{prefix} {label}".strip(), length)
+        for part, kind, label, length in ADDRESS_PARTS
+    ]
+
+
+def _address(prefix: str) -> Field:
+    """A compound address (`BillingAddress`, Lead's `Address`): read-only, queried whole through
+    REST, refused by Bulk queries; its parts are ordinary fields."""
+    return Field(
+        f"{prefix}Address", "address", f"{prefix} Address".strip(), writable=False,
+        components=tuple(f"{prefix}{part}" for part, *_ in ADDRESS_PARTS),
+    )
+
+
 def _name_fields() -> list[Field]:
     return [
         Field("FirstName", label="First Name", length=40),
@@ -241,6 +287,7 @@ OBJECTS: dict[str, SObject] = {
             Field("BillingState", label="Billing State/Province", length=80),
             Field("BillingPostalCode", label="Billing Zip/Postal Code", length=20),
             Field("BillingCountry", label="Billing Country", length=80),
+            *_address_fields("Shipping"),
             Field("Website", "url", length=255),
             Field("Phone", "phone", length=40),
             Field("Description", "textarea", length=32000),
@@ -252,7 +299,7 @@ OBJECTS: dict[str, SObject] = {
             Field("Tier__c", "double", "Tier"),
             Field("AnnualRevenueBand__c", "string", "Annual Revenue Band", calculated=True,
                   writable=False),
-        )),
+        ), compounds=(_address("Billing"), _address("Shipping"))),
         SObject("Contact", "003", "Contacts", (
             *_system_fields(owned=True),
             Field("AccountId", "reference", "Account ID", reference_to="Account",
@@ -262,10 +309,12 @@ OBJECTS: dict[str, SObject] = {
             Field("Phone", "phone", length=40),
             Field("Title", length=128),
             Field("Department", length=80),
+            *_address_fields("Mailing"),
+            *_address_fields("Other"),
             Field("LeadSource", "picklist", "Lead Source", picklist=LEAD_SOURCES),
             Field("MasterRecordId", "reference", "Master Record ID", writable=False,
                   reference_to="Contact", relationship="MasterRecord"),
-        )),
+        ), compounds=(_address("Mailing"), _address("Other"))),
         SObject("Lead", "00Q", "Leads", (
             *_system_fields(owned=True),
             *_name_fields(),
@@ -273,6 +322,8 @@ OBJECTS: dict[str, SObject] = {
             Field("Email", "email", length=80),
             Field("Phone", "phone", length=40),
             Field("Title", length=128),
+            Field("Street", "textarea", length=255),
+            Field("PostalCode", label="Zip/Postal Code", length=20),
             Field("Industry", "picklist", picklist=INDUSTRIES),
             Field("NumberOfEmployees", "int", "Employees"),
             Field("AnnualRevenue", "currency", "Annual Revenue"),
@@ -293,7 +344,7 @@ OBJECTS: dict[str, SObject] = {
                   relationship="ConvertedOpportunity"),
             Field("MasterRecordId", "reference", "Master Record ID", writable=False,
                   reference_to="Lead", relationship="MasterRecord"),
-        )),
+        ), compounds=(_address(""),)),
         SObject("Opportunity", "006", "Opportunities", (
             *_system_fields(owned=True),
             Field("AccountId", "reference", "Account ID", reference_to="Account",

@@ -14,6 +14,8 @@ from lark.exceptions import LarkError, VisitError
 from marketo_sync.salesforce.ids import InvalidSalesforceId, normalize_sfdc_id
 from marketo_sync.sandbox.schema import NUMBER_TYPES, STRING_TYPES, Field, SObject, sobject
 
+ADDRESS_KEYS = ("street", "city", "state", "postalCode", "country")
+
 GRAMMAR = r"""
     start: "SELECT"i select_list "FROM"i NAME where? order? limit? offset?
     select_list: count | path ("," path)*
@@ -61,6 +63,8 @@ MAX_OFFSET = 2000
 MAX_LIMIT = 2**31 - 1
 SQLITE_INTEGER = range(-(2**63), 2**63)
 SYSTEM_CODES = {"INVALID_FIELD", "MALFORMED_QUERY", "INVALID_TYPE"}
+MAX_NESTING = 40
+_PAREN_OR_STRING = re.compile(r"'(?:\\.|[^'\\])*'|[()]")
 
 
 class SoqlError(Exception):
@@ -206,6 +210,10 @@ class _Build(Transformer):
 
 def parse(soql: str) -> Query:
     """Parse SOQL text into a Query, or raise SoqlError(MALFORMED_QUERY)."""
+    if nesting_depth(soql) > MAX_NESTING:
+        raise SoqlError(
+            "MALFORMED_QUERY", f"the query nests parentheses deeper than {MAX_NESTING} levels"
+        )
     try:
         tree = _PARSER.parse(soql)
         query = _Build().transform(tree)
@@ -219,6 +227,19 @@ def parse(soql: str) -> Query:
         raise SoqlError("MALFORMED_QUERY", f"\n{soql}\nunexpected token: {near}") from None
     query.source = soql
     return query
+
+
+def nesting_depth(soql: str) -> int:
+    """The deepest parenthesis nesting outside string literals: the parser's tree, and the
+    compiler walking it, recurse once per level."""
+    depth = deepest = 0
+    for match in _PAREN_OR_STRING.finditer(soql):
+        if match.group() == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif match.group() == ")":
+            depth -= 1
+    return deepest
 
 
 @dataclass
@@ -261,10 +282,10 @@ class _Compiler:
     def resolve(self, path: tuple[str, ...]) -> tuple[str, Field]:
         """SQL column expression and field for `Field` or `Relationship.Field`."""
         if len(path) == 1:
-            found = self.sobject.field(path[0])
+            found = self.sobject.field(path[0]) or self.sobject.compound(path[0])
             if found is None:
                 raise invalid_field(path[0], self.sobject, self.query.source)
-            return f't."{found.name}"', found
+            return column_sql("t", found), found
         if len(path) != 2:
             raise invalid_field(".".join(path), self.sobject, self.query.source)
         lookup = self.sobject.relationship(path[0])
@@ -277,12 +298,23 @@ class _Compiler:
             )
         parent = sobject(lookup.reference_to or "")
         assert parent is not None
-        found = parent.field(path[1])
+        found = parent.field(path[1]) or parent.compound(path[1])
         if found is None:
             raise invalid_field(path[1], parent, self.query.source)
         alias = f"j_{lookup.relationship}"
         self.joins[lookup.relationship or ""] = (alias, lookup, parent)
-        return f'{alias}."{found.name}"', found
+        return column_sql(alias, found), found
+
+    def filterable(self, path: tuple[str, ...]) -> tuple[str, Field]:
+        """A field a WHERE or ORDER BY may use: compound fields cannot be."""
+        column, target = self.resolve(path)
+        if target.type == "address":
+            raise SoqlError(
+                "INVALID_FIELD",
+                f"\n{self.query.source}\nfield '{target.name}' can not be filtered or sorted "
+                "in a query call",
+            )
+        return column, target
 
     def literal(self, target: Field, value: Literal) -> object:
         """Check a literal against the field's type, as Salesforce does, and convert it."""
@@ -345,7 +377,7 @@ class _Compiler:
             return f"(NOT {self.condition(node[1])})"
         if kind == "group":
             return self.condition(node[1])
-        column, target = self.resolve(node[1])
+        column, target = self.filterable(node[1])
         text_like = target.type in STRING_TYPES - {"id", "reference"}
         collate = " COLLATE NOCASE" if text_like else ""
         if kind == "like":
@@ -401,7 +433,7 @@ class _Compiler:
             conditions.append(self.condition(query.where))
         order_sql = []
         for path, descending, nulls in query.order:
-            column, target = self.resolve(path)
+            column, target = self.filterable(path)
             collate = " COLLATE NOCASE" if target.type in STRING_TYPES - {"id", "reference"} else ""
             direction = " DESC" if descending else ""
             null_clause = f" NULLS {nulls}" if nulls else ""
@@ -421,6 +453,18 @@ class _Compiler:
             offset=query.offset,
             is_count=query.is_count,
         )
+
+
+def column_sql(alias: str, spec: Field) -> str:
+    """The SQL for a selected field; a compound address is built from its parts as the JSON
+    object Salesforce returns."""
+    if not spec.components:
+        return f'{alias}."{spec.name}"'
+    parts = ", ".join(
+        f"'{key}', {alias}.\"{name}\""
+        for key, name in zip(ADDRESS_KEYS, spec.components, strict=True)
+    )
+    return f"json_object({parts})"
 
 
 def compile_query(soql: str, include_deleted: bool) -> Compiled:

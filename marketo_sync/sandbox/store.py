@@ -6,7 +6,9 @@ follows creation order); every write moves `SystemModstamp`; deletes are soft (v
 One lock serialises access: the server is threaded, SQLite connections are not shared safely.
 """
 
+import json
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -28,7 +30,7 @@ from marketo_sync.sandbox.schema import (
     revenue_band,
     sobject,
 )
-from marketo_sync.sandbox.soql import Compiled
+from marketo_sync.sandbox.soql import ADDRESS_KEYS, Compiled, column_sql
 from marketo_sync.sandbox.streaming import Change
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -60,6 +62,14 @@ class RecordError(Exception):
         if self.fields:
             body["fields"] = self.fields
         return body
+
+
+def create_private(path: Path) -> None:
+    """The org file holds the client secret and the integration password: readable by its
+    owner only from the moment it exists (SQLite gives its WAL files the same mode)."""
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
 
 
 def format_datetime(millis: int | None) -> str | None:
@@ -102,6 +112,12 @@ def api_value(spec: Field, raw: int | float | str | bytes | None) -> object:
         return format_datetime(int(raw))
     if spec.type == "int":
         return int(raw)
+    if spec.type == "address":
+        parts = json.loads(str(raw))
+        if all(value is None for value in parts.values()):
+            return None
+        return dict(sorted({**parts, "geocodeAccuracy": None, "latitude": None,
+                            "longitude": None}.items()))
     return raw
 
 
@@ -110,6 +126,8 @@ class Store:
 
     def __init__(self, path: Path | None = None) -> None:
         self.lock = threading.RLock()
+        if path:
+            create_private(Path(path))
         self.db = sqlite3.connect(
             str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
         )
@@ -172,10 +190,16 @@ class Store:
         return [encode_id(obj.key_prefix, n) for n in range(start, start + count)]
 
     def now_millis(self) -> int:
-        """Strictly increasing: two writes never share a SystemModstamp in the sandbox."""
+        """Strictly increasing and never ahead of the real clock, as Salesforce never stamps the
+        future: a write in the millisecond of the previous one waits for the next millisecond.
+        One write (a batch insert, a cascade, a conversion) takes one stamp."""
         with self.lock:
-            self._last_millis = max(int(time.time() * 1000), self._last_millis + 1)
-            return self._last_millis
+            now = int(time.time() * 1000)
+            while now <= self._last_millis:
+                time.sleep((self._last_millis + 1 - now) / 1000)
+                now = int(time.time() * 1000)
+            self._last_millis = now
+            return now
 
     def clear(self) -> None:
         with self.lock:
@@ -256,6 +280,9 @@ class Store:
             return None
         body: dict[str, object] = {"attributes": attributes(obj.name, record_id, version)}
         body.update({f.name: api_value(f, stored[f.name]) for f in obj.fields})
+        for compound in obj.compounds:
+            parts = dict(zip(ADDRESS_KEYS, (stored[n] for n in compound.components), strict=True))
+            body[compound.name] = api_value(compound, json.dumps(parts))
         return body
 
     def count(self, obj: SObject, include_deleted: bool = False) -> int:
@@ -285,11 +312,11 @@ class Store:
         select = ['t."Id"']
         for path, spec in compiled.columns:
             if len(path) == 1:
-                select.append(f't."{spec.name}"')
+                select.append(column_sql("t", spec))
             else:
                 lookup = compiled.sobject.relationship(path[0])
                 assert lookup is not None  # resolved when the query compiled
-                select.append(f'j_{lookup.relationship}."{spec.name}"')
+                select.append(column_sql(f"j_{lookup.relationship}", spec))
                 select.append(f'j_{lookup.relationship}."Id"')
         marks = ",".join("?" * len(rowids))
         sql = (
@@ -451,10 +478,10 @@ class Store:
         ids = self.allocate_ids(obj, len(rows))
         names = [f.name for f in obj.fields]
         prepared = []
+        if stamp is None and any("SystemModstamp" not in row for row in rows):
+            stamp = self.now_millis()
         for record_id, row in zip(ids, rows, strict=True):
-            # Rows that bring their own stamp (seeded ones) leave the clock where it is: a
-            # million of them would otherwise push it a millisecond each into the future.
-            now = stamp if stamp is not None else row.get("SystemModstamp") or self.now_millis()
+            now = stamp
             system = {"Id": record_id, "IsDeleted": 0, "SystemModstamp": now}
             if obj.field("CreatedDate"):
                 system.update(
@@ -552,7 +579,8 @@ class Store:
     def delete(self, obj: SObject, record_id: str, user_id: str | None) -> None:
         with self.lock:
             self.live(obj, record_id)
-            self._mark_deleted(obj, [record_id], user_id, cascade_of=None)
+            stamp = self.now_millis()
+            self._mark_deleted(obj, [record_id], user_id, None, stamp)
             for child_name, lookup in CHILDREN.get(obj.name, ()):
                 child = OBJECTS[child_name]
                 child_ids = [
@@ -563,13 +591,18 @@ class Store:
                         [record_id],
                     )
                 ]
-                self._mark_deleted(child, child_ids, user_id, cascade_of=record_id)
+                self._mark_deleted(child, child_ids, user_id, record_id, stamp)
 
     def _mark_deleted(
-        self, obj: SObject, ids: Iterable[str], user_id: str | None, cascade_of: str | None
+        self,
+        obj: SObject,
+        ids: Iterable[str],
+        user_id: str | None,
+        cascade_of: str | None,
+        stamp: int,
     ) -> None:
         for record_id in ids:
-            now = self.now_millis()
+            now = stamp
             values = {"IsDeleted": 1, "SystemModstamp": now, "_cascade_of": cascade_of}
             if obj.field("LastModifiedDate"):
                 values.update(LastModifiedDate=now, LastModifiedById=user_id)
@@ -588,8 +621,8 @@ class Store:
                         f'SELECT "Id" FROM "{child_name}" WHERE "_cascade_of" = ?', [record_id]
                     )
                 )
+            now = self.now_millis()
             for target, target_id in ids:
-                now = self.now_millis()
                 self._write(
                     target,
                     target_id,
@@ -613,6 +646,7 @@ class Store:
         """Losers are deleted with MasterRecordId; their children move to the master."""
         with self.lock:
             self.live(obj, master_id)
+            stamp = self.now_millis()
             for loser_id in loser_ids:
                 self.live(obj, loser_id)
                 for child_name, lookup in CHILDREN.get(obj.name, ()):
@@ -624,10 +658,10 @@ class Store:
                         )
                     ]
                     for child_id in child_ids:
-                        self.update(child, child_id, {lookup: master_id}, user_id)
+                        self.update(child, child_id, {lookup: master_id}, user_id, stamp)
                 self._write(obj, loser_id, {"MasterRecordId": master_id})
-                self._mark_deleted(obj, [loser_id], user_id, cascade_of=None)
-            self.update(obj, master_id, {}, user_id)
+                self._mark_deleted(obj, [loser_id], user_id, None, stamp)
+            self.update(obj, master_id, {}, user_id, stamp)
 
     def convert_lead(
         self,
@@ -653,6 +687,7 @@ class Store:
                     400, "INVALID_STATUS", f"invalid convertedStatus: {converted_status}"
                 )
             owner = owner_id or lead["OwnerId"] or user_id
+            now = self.now_millis()
             (account_id,) = self.insert_many(
                 account_obj,
                 [{
@@ -662,6 +697,7 @@ class Store:
                     "BillingState": lead["State"], "BillingCountry": lead["Country"],
                 }],
                 user_id,
+                now,
             )
             (contact_id,) = self.insert_many(
                 OBJECTS["Contact"],
@@ -678,6 +714,7 @@ class Store:
                     }
                 ],
                 user_id,
+                now,
             )
             opportunity_id = None
             if create_opportunity:
@@ -696,8 +733,8 @@ class Store:
                         }
                     ],
                     user_id,
+                    now,
                 )
-            now = self.now_millis()
             self._write(
                 lead_obj,
                 lead_id,

@@ -25,9 +25,6 @@ logger = logging.getLogger(__name__)
 
 WAKE_KEY = "marketo-sync:changes-queued:{}"
 WAKE_TTL_SECONDS = 600
-# Above this many ids a SystemModstamp window (a cycle: ~2,000 records per call) is cheaper than
-# reading by id (200 ids per query).
-BURST_IDS = 2000
 GAP_PREFIX = "GAP_"
 
 
@@ -113,9 +110,8 @@ def changes_wake(*, object_name: str) -> str | None:
 def changes_resync(*, object_name: str) -> SyncRun | None:
     """Re-sync exactly the ids waiting in the outbox for this object, then clear those rows.
 
-    A burst larger than BURST_IDS goes to a newly queued cycle instead (if one is already
-    pending it may be past them: then they are read by id). A failed re-sync still clears its
-    rows but enqueues a cycle: the watermark covers them.
+    A burst costs what a SystemModstamp window would: the by-id read takes 2,000 ids per API
+    call. A failed re-sync still clears its rows but enqueues a cycle: the watermark covers them.
     """
     django_rq.get_connection("sync").delete(WAKE_KEY.format(object_name))
     rows = list(
@@ -126,11 +122,6 @@ def changes_resync(*, object_name: str) -> SyncRun | None:
     if not rows:
         return None
     ids = list(dict.fromkeys(i for _, row_ids, _ in rows for i in row_ids))
-    if len(ids) > BURST_IDS and stream_fallback_cycle(
-        reason=f"burst of {len(ids)} {object_name} changes: read by SystemModstamp window"
-    ):
-        PendingChange.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
-        return None
     run = sync_records(object_name=object_name, sfdc_ids=ids)
     PendingChange.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
     if run.status != SyncRun.Status.SUCCESS:

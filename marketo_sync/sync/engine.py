@@ -39,8 +39,11 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 DESCRIBE_MAX_AGE = timedelta(days=1)
-IDS_PER_QUERY = 200
 PAGE_SIZE = 2000
+# Salesforce caps a SOQL statement at 100,000 characters; an id in an `IN` list takes at most
+# 22 (18 characters, two quotes, a comma, and one spare).
+SOQL_MAX_CHARS = 100_000
+SOQL_CHARS_PER_ID = 22
 SEEN_TABLE = "sync_seen_ids"
 # Errors that a fresh query fixes: a field went away (re-describe first), a locator expired.
 RESTARTABLE = {"INVALID_FIELD", "INVALID_QUERY_LOCATOR"}
@@ -293,19 +296,30 @@ class ObjectSync:
 
     def records_by_id(self, sfdc_ids: list[str]) -> Iterator[dict]:
         """Raw result pages of these records (deleted ones included); apply them with the
-        default `watermark="none"`: records picked by id say nothing about what came before."""
-        for start in range(0, len(sfdc_ids), IDS_PER_QUERY):
-            chunk = sfdc_ids[start : start + IDS_PER_QUERY]
+        default `watermark="none"`: records picked by id say nothing about what came before.
+
+        Up to a full page of ids per query (one API call per 2,000 records), as many as
+        SOQL's length limit leaves room for after the field list.
+        """
+        start = 0
+        while start < len(sfdc_ids):
+            chunk = sfdc_ids[start : start + self.ids_per_query()]
             try:
-                pages = list(self.client.query_pages(self.select_by_id(chunk)))
+                pages = list(self.client.query_pages_posted(self.select_by_id(chunk)))
             except SalesforceRequestError as exc:
                 if exc.error_code != "INVALID_FIELD":
                     raise
                 logger.warning("%s fields changed; described again: %s", self.mapping.object_name,
                                exc)
                 self.refresh_describe()
-                pages = list(self.client.query_pages(self.select_by_id(chunk)))
+                chunk = chunk[: self.ids_per_query()]
+                pages = list(self.client.query_pages_posted(self.select_by_id(chunk)))
             yield from pages
+            start += len(chunk)
+
+    def ids_per_query(self) -> int:
+        room = SOQL_MAX_CHARS - len(self.select_by_id([]))
+        return max(1, min(PAGE_SIZE, room // SOQL_CHARS_PER_ID))
 
     def select_by_id(self, sfdc_ids: list[str]) -> str:
         return format_soql(f"{self.select()} WHERE Id IN {{}}", sfdc_ids)

@@ -20,7 +20,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
 
-from marketo_sync.sync.models import SyncError, SyncRun, SyncState
+from marketo_sync.sync.models import StreamState, SyncError, SyncRun, SyncState
 from marketo_sync.sync.selectors import sync_is_paused
 
 PREFIX = "marketo_sync"
@@ -154,6 +154,42 @@ def queue_gauges() -> Iterator[Metric]:
     yield waiting
 
 
+def stream_gauges() -> Iterator[Metric]:
+    """The Change Data Capture stream per channel, as the listener last committed it."""
+    labels = ["channel"]
+    connected = GaugeMetricFamily(
+        f"{PREFIX}_stream_connected", "1 while the listener holds the channel's subscription.",
+        labels=labels,
+    )
+    last_event = GaugeMetricFamily(
+        f"{PREFIX}_stream_last_event_timestamp_seconds",
+        "Unix time the listener committed the channel's last change event.", labels=labels,
+    )
+    received = CounterMetricFamily(
+        f"{PREFIX}_stream_events_received", "Change events received on the channel.",
+        labels=labels,
+    )
+    replay = GaugeMetricFamily(
+        f"{PREFIX}_stream_replay_id", "Replay id the channel resumes from.", labels=labels
+    )
+    lag = GaugeMetricFamily(
+        f"{PREFIX}_stream_last_change_lag_seconds",
+        "From the Salesforce commit of the last change to its local re-sync commit.",
+        labels=labels,
+    )
+    for state in StreamState.objects.all():
+        label = [state.channel]
+        connected.add_metric(label, int(state.connected))
+        received.add_metric(label, state.events_received)
+        if state.last_event_at is not None:
+            last_event.add_metric(label, state.last_event_at.timestamp())
+        if state.replay_id is not None:
+            replay.add_metric(label, state.replay_id)
+        if state.last_lag_seconds is not None:
+            lag.add_metric(label, state.last_lag_seconds)
+    yield from (connected, last_event, received, replay, lag)
+
+
 class SyncCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield from object_gauges()
@@ -161,3 +197,4 @@ class SyncCollector(Collector):
         yield cycle_duration()
         yield from state_gauges()
         yield from queue_gauges()
+        yield from stream_gauges()

@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -124,6 +125,45 @@ def test_composite_sobjects_reports_per_record_results(sf):
     assert result[0]["success"] is True and result[0]["id"].startswith("001")
     assert result[1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
 
+
+
+def ids_query(count: int) -> str:
+    ids = ",".join(f"'001{n:015d}'" for n in range(count))
+    return f"SELECT Id, Name FROM Account WHERE Id IN ({ids})"  # noqa: S608 - test literals
+
+
+def test_a_query_uri_longer_than_16384_bytes_is_refused(sf):
+    with pytest.raises(SalesforceGeneralError) as excinfo:
+        sf.query(ids_query(700))
+    assert excinfo.value.status == 414
+    assert sf.query(ids_query(500))["totalSize"] == 0
+
+
+def test_a_long_query_travels_in_a_composite_request(sf, sandbox):
+    account_id = sf.Account.create({"Name": "Long Query Co"})["id"]
+    soql = ids_query(2000).replace("IN (", f"IN ('{account_id}',")
+    sandbox.control.reset_counts()
+    result = sf.restful("composite", method="POST", json={"compositeRequest": [
+        {"method": "GET", "url": f"/services/data/v59.0/queryAll/?{urlencode({'q': soql})}",
+         "referenceId": "records"},
+    ]})
+    (response,) = result["compositeResponse"]
+    assert response["httpStatusCode"] == 200
+    assert response["body"]["totalSize"] == 1
+    assert response["body"]["records"][0]["Name"] == "Long Query Co"
+    assert sandbox.control.request_counts() == {"composite": 1}
+
+
+def test_soql_longer_than_100000_characters_is_malformed(sf):
+    soql = ids_query(5000)
+    assert len(soql) > 100_000
+    result = sf.restful("composite", method="POST", json={"compositeRequest": [
+        {"method": "GET", "url": f"/services/data/v59.0/query/?{urlencode({'q': soql})}",
+         "referenceId": "records"},
+    ]})
+    (response,) = result["compositeResponse"]
+    assert response["httpStatusCode"] == 400
+    assert response["body"][0]["errorCode"] == "MALFORMED_QUERY"
 
 def test_updated_and_deleted_resources(sf, sandbox):
     start = datetime.now(UTC) - timedelta(minutes=2)

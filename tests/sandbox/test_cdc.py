@@ -77,18 +77,25 @@ def test_create_delete_undelete_on_the_all_changes_channel(stream, sf):
 
 
 def test_one_event_per_transaction_and_record_set(stream):
-    async def scenario():
+    """Rows written together with the same values are one record set (one event naming them
+    all); rows with different values are events of one transaction, numbered in order."""
+
+    async def scenario(rows: list[dict], events: int) -> tuple[list[str], list[dict]]:
         async with StreamingClient(SalesforceClient.from_settings(), ReplayOption.NEW_EVENTS) as c:
             await c.subscribe("/data/ContactChangeEvent")
-            rows = [{"LastName": "Same", "Title": "CTO"}] * 3
             ids = await asyncio.to_thread(stream.control.bulk_create, "Contact", rows)
-            return ids, await receive(c, 3)
+            return ids, await receive(c, events)
 
-    ids, messages = run(scenario())
+    titles = ["CTO", "CFO", "CEO"]
+    ids, messages = run(scenario([{"LastName": "Apart", "Title": t} for t in titles], 3))
     headers = [m["data"]["payload"]["ChangeEventHeader"] for m in messages]
     assert sorted(i for h in headers for i in h["recordIds"]) == sorted(ids)
     assert len({h["transactionKey"] for h in headers}) == 1
     assert [h["sequenceNumber"] for h in headers] == [1, 2, 3]
+
+    ids, messages = run(scenario([{"LastName": "Same", "Title": "CTO"}] * 3, 1))
+    (header,) = [m["data"]["payload"]["ChangeEventHeader"] for m in messages]
+    assert sorted(header["recordIds"]) == sorted(ids)
 
 
 def test_replay_from_stored_id_from_oldest_and_refused_when_too_old(stream, sf):

@@ -24,7 +24,7 @@ from marketo_sync.sync.fence import (
     process_started,
     this_process,
 )
-from marketo_sync.sync.maintenance import reconcile_object
+from marketo_sync.sync.maintenance import no_progress, reconcile_object
 from marketo_sync.sync.models import CycleFence, SyncPartition, SyncRun, SyncState
 from marketo_sync.sync.partitions import help_with_partitions
 from marketo_sync.sync.runs import run_recorded, run_start
@@ -78,7 +78,9 @@ def test_a_superseded_reconcile_marks_nothing_deleted(synced):
                         generation=lock.generation)
         fence_advance("another-cycle")
         with run_recorded(run) as recording:
-            reconcile_object(recording.charge(SalesforceClient.from_settings()), "Account", run)
+            reconcile_object(
+                recording.charge(SalesforceClient.from_settings()), "Account", run, no_progress
+            )
     assert run.status == SyncRun.Status.FAILED and run.error.startswith(FENCED)
     purged.refresh_from_db()
     assert not purged.is_deleted

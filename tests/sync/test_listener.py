@@ -9,19 +9,22 @@ import time
 
 import django_rq
 import pytest
+from django.conf import settings
 
 from accounts.models import Account
-from activities.models import Activity
+from activities.models import AccountHistory, Activity
 from marketo_sync.sync.changes import changes_resync, stream_commit_batch
 from marketo_sync.sync.listener import Listener
 from marketo_sync.sync.models import PendingChange, StreamState, SyncRun
-from marketo_sync.sync.selectors import sync_interval_seconds
+from marketo_sync.sync.selectors import accounts_skipped_by_activity_limit, sync_interval_seconds
 from marketo_sync.sync.services import CYCLE_JOB_ID, job_pending
+from tests.fixtures.sync import cycle
 from tests.fixtures.workers import ROOT, child_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ACCOUNTS = "/data/AccountChangeEvent"
+NOT_API_CALLS = {"token", "versions", "control", "cometd"}
 
 
 def wait_for(predicate, timeout: float = 15.0):
@@ -101,6 +104,46 @@ def test_an_update_becomes_activities_without_any_cycle(org, burst_worker):
     assert state.replay_id == org.control.last_replay_id()
     assert state.events_received == 1 and state.last_lag_seconds is not None
 
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("contacts", "logs"), [(5000, True), (5001, False)])
+def test_the_5000_rule_holds_for_event_driven_resyncs(sandbox, burst_worker, contacts, logs):
+    assert settings.ACTIVITY_CONTACT_LIMIT == 5000
+    control = sandbox.control
+    account_id = control.create("Account", {"Name": "Big Co", "Industry": "Retail"})
+    control.bulk_create(
+        "Contact",
+        [{"LastName": f"Person {i}", "AccountId": account_id} for i in range(contacts)],
+    )
+    cycle()
+    control.set_stream_poll_seconds(2)
+    StreamState.objects.create(channel=ACCOUNTS, replay_id=control.last_replay_id())
+    django_rq.get_queue("sync").empty()
+    with RunningListener():
+        control.update("Account", account_id, {"Industry": "Banking", "Phone": "+1 555"})
+        wait_for(queued_functions)
+        assert queued_functions() == ["marketo_sync.sync.jobs.run_sync_changes"]
+        burst_worker()
+    (run,) = SyncRun.objects.filter(mode=SyncRun.Mode.RECORDS, object_name="Account")
+    account = Account.objects.get(sfdc_id=account_id)
+    assert account.industry == "Banking"  # the data syncs either way
+    history = AccountHistory.objects.filter(account=account, sync_run=run)
+    assert sorted(history.values_list("attribute", "old_value", "new_value")) == [
+        ("Industry", "Retail", "Banking"), ("Phone", "", "+1 555"),
+    ]
+    logged = Activity.objects.filter(contact__account=account, sync_run=run).count()
+    skipped = list(accounts_skipped_by_activity_limit(run=run))
+    if logs:
+        assert logged == 5000 * 2
+        assert run.accounts_skipped_activity_limit == 0
+        assert skipped == []
+        assert not any(history.values_list("activities_skipped", flat=True))
+    else:
+        assert logged == 0
+        assert run.accounts_skipped_activity_limit == 1
+        assert skipped == [account]
+        assert all(history.values_list("activities_skipped", flat=True))
 
 def test_duplicated_events_are_idempotent(org, burst_worker):
     account = account_with_contacts()
@@ -230,11 +273,20 @@ def test_sfdc_listen_runs_until_sigterm_and_marks_the_stream_disconnected(org):
     assert not StreamState.objects.get(channel=ACCOUNTS).connected
 
 
-def test_a_burst_of_changes_is_read_by_a_cycle_not_by_id(org):
-    ids = [f"0015g{n:010d}AAA" for n in range(2001)]
-    PendingChange.objects.create(object_name="Account", sfdc_ids=ids)
-    assert changes_resync(object_name="Account") is None
-    assert job_pending(CYCLE_JOB_ID)
+@pytest.mark.slow
+def test_a_burst_of_10000_changes_costs_one_api_call_per_2000_records(org):
+    ids = org.control.bulk_create(
+        "Account", [{"Name": f"Burst {n}", "Industry": "Retail"} for n in range(10_000)]
+    )
+    PendingChange.objects.create(object_name="Account", sfdc_ids=ids[:6000])
+    PendingChange.objects.create(object_name="Account", sfdc_ids=ids[4000:])
+    org.control.reset_counts()
+    run = changes_resync(object_name="Account")
+    assert run is not None and run.status == SyncRun.Status.SUCCESS, run and run.error
+    counts = org.control.request_counts()
+    api_calls = sum(n for kind, n in counts.items() if kind not in NOT_API_CALLS)
+    assert api_calls <= 10_000 / 2000 + 1, counts
+    assert counts == {"composite": 5}
+    assert Account.objects.filter(sfdc_id__in=ids).count() == 10_000
     assert not PendingChange.objects.exists()
-    assert not SyncRun.objects.filter(mode=SyncRun.Mode.RECORDS).exists()
-    assert "burst of 2001 Account changes" in StreamState.objects.get().last_fallback_reason
+    assert not job_pending(CYCLE_JOB_ID)

@@ -96,7 +96,7 @@ def test_errors_are_exported_as_csv(synced, admin_client):
         {"action": "export_csv", "_selected_action": [e.pk for e in SyncError.objects.all()]},
     )
     assert response["Content-Type"].startswith("text/csv")
-    body = response.content.decode()
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert "object_name,sfdc_id,message" in body and "NUL character" in body
 
 

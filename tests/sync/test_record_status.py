@@ -77,7 +77,9 @@ def test_a_resync_result_is_kept_for_the_records_page(sandbox, marketer_client):
     assert "Updated from Salesforce" in marketer_client.get(page).content.decode()
 
     sandbox.control.update("Account", account.sfdc_id, {"Industry": "Mining"})
-    sandbox.control.inject_fault("malformed_record", path="/query", field="Name", value="a\x00b")
+    sandbox.control.inject_fault(
+        "malformed_record", path="/composite", field="Name", value="a\x00b"
+    )
     sync_records(object_name="Account", sfdc_ids=[account.sfdc_id])
     check.refresh_from_db()
     assert check.result == RecordCheck.Result.FAILED and check.message

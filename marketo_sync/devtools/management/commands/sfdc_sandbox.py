@@ -82,7 +82,7 @@ class Command(BaseCommand):
 
     def serve(self, options: dict, state_file: Path) -> None:
         if options["verbosity"] < 2:
-            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+            logging.getLogger("marketo_sync.sandbox.server").setLevel(logging.WARNING)
         server = SandboxServer(
             seed=options["seed"],
             data_dir=options["data_dir"],
