@@ -6,6 +6,9 @@ measured in the same run on the same data. Results are printed and written as JS
     python -m benchmarks [--seed large] [--out benchmarks/results/latest.json]
     python -m benchmarks --only people_1m [--people 1000000]   # `make bench-people`
     python -m benchmarks --only activities_scale [--activity-rows 50000000]
+    python -m benchmarks --seed xlarge [--seed-scale 1]   # the `xlarge` section alone
+
+BENCH_REDIS_URL picks the Redis database (default /14).
 """
 
 import argparse
@@ -13,6 +16,7 @@ import io
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -22,6 +26,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "marketo_sync_bench"
+BENCH_REDIS_URL = "redis://127.0.0.1:6379/14"
+# Orgs measured in a section of their own, with the sandbox's SQLite file on disk: in memory,
+# `xlarge`'s million people would be the sandbox's resident memory, and its peak RSS would
+# measure the data instead of the serving.
+BIG_SEEDS = {"xlarge"}
 # The deploy configuration: with DEBUG=1 Django keeps the text of the last 9,000 queries, and
 # bulk upserts of 2,000 rows make that log, not the sync, what is measured.
 DEPLOY = {
@@ -37,7 +46,7 @@ def prepare_environment(database: str = BENCH_DB) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketo_sync.settings")
     os.environ.update(DEPLOY)
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
-    os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/14"
+    os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", BENCH_REDIS_URL)
     os.environ.setdefault("SALESFORCE_API_RESERVE", "0")
     subprocess.run([sys.executable, "scripts/ensure_database.py"], cwd=ROOT, check=True)  # noqa: S603
     import django
@@ -70,19 +79,22 @@ def reset_local() -> None:
 class Sandbox:
     """The sandbox in its own process, so it does not share our GIL."""
 
-    def __init__(self, seed: str) -> None:
+    def __init__(self, seed: str, scale: float = 1) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="bench-sandbox-"))
         self.state_file = self.directory / "state.json"
+        on_disk = ["--data-dir", str(self.directory / "org")] if seed in BIG_SEEDS else []
+        started = time.monotonic()
         self.process = subprocess.Popen(  # noqa: S603
             [sys.executable, "manage.py", "sfdc_sandbox", "--seed", seed, "--port", "0",
-             "--state-file", str(self.state_file)],
+             "--seed-scale", str(scale), "--state-file", str(self.state_file), *on_disk],
             cwd=ROOT, env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 300
+        deadline = started + 600
         while not self.state_file.exists():
             if time.monotonic() > deadline or self.process.poll() is not None:
                 raise RuntimeError("the sandbox did not start")
             time.sleep(0.2)
+        self.start_seconds = time.monotonic() - started  # the process starting, seeding
         os.environ["SALESFORCE_SANDBOX_STATE"] = str(self.state_file)
         from django.conf import settings
 
@@ -91,9 +103,17 @@ class Sandbox:
 
         self.control = SandboxControl.from_state_file(self.state_file)
 
+    def peak_rss_mb(self) -> int:
+        """The sandbox process's high-water mark so far (seeding and serving)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+        return 0
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def process_cpu_seconds(pids: set[int] | None = None, name_prefix: str = "") -> float:
@@ -395,7 +415,7 @@ def peak_rss_mb(command: list[str], env: dict[str, str]) -> int:
     return peak_kb // 1024
 
 
-def bench_memory(seeds: list[str]) -> dict:
+def bench_memory(seeds: list[str], scales: dict[str, float] | None = None) -> dict:
     """Peak RSS of a `sync_sfdc --full` process per org size (deploy configuration).
 
     What is compared must differ only in size: both orgs fill at least three pages of every
@@ -405,7 +425,8 @@ def bench_memory(seeds: list[str]) -> dict:
     """
     peaks = {}
     for seed in seeds:
-        sandbox = Sandbox(seed)  # sets the environment's SALESFORCE_SANDBOX_STATE
+        # sets the environment's SALESFORCE_SANDBOX_STATE
+        sandbox = Sandbox(seed, (scales or {}).get(seed, 1))
         try:
             reset_local()
             peaks[seed] = peak_rss_mb(
@@ -656,6 +677,31 @@ def bench_activities_scale(rows: int, months: int = 24) -> dict:
     return figures
 
 
+def bench_big_org(seed: str, scale: float, memory_baseline: str) -> dict:
+    """The figures that grow with the org, on one big org: seeding, full sync, a 1% incremental
+    cycle, reconcile, admin pages, and the sync process's peak RSS against `memory_baseline`'s.
+    The figures that depend on one account's or one change's size stay with the default seed.
+    """
+    print(f"starting the sandbox org (seed {seed}, scale {scale})...", flush=True)
+    sandbox = Sandbox(seed, scale)
+    figures: dict = {"seed": seed, "scale": scale, "date": time.strftime("%Y-%m-%d"),
+                     "machine": f"{os.cpu_count()} cores"}
+    try:
+        figures["sandbox_start_seconds"] = round(sandbox.start_seconds, 1)
+        figures["sandbox_peak_rss_mb_after_seeding"] = sandbox.peak_rss_mb()
+        figures["full_sync"] = measured("full_sync", bench_full_sync, sandbox)
+        figures["incremental"] = measured("incremental", bench_incremental, sandbox)
+        figures["reconcile"] = measured("reconcile", bench_reconcile)
+        figures["admin"] = measured("admin", bench_admin)
+        figures["sandbox_peak_rss_mb"] = sandbox.peak_rss_mb()
+    finally:
+        sandbox.stop()
+    figures["memory"] = measured(
+        "memory", bench_memory, [memory_baseline, seed], {seed: scale}
+    )
+    return figures
+
+
 def measured(name: str, benchmark, *arguments):
     """Run one benchmark, saying which (a long run piped to a file is not silent)."""
     print(f"== benchmark {name}: running", flush=True)
@@ -678,7 +724,10 @@ def write_sections(out: Path, sections: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seed", default="large")
+    parser.add_argument("--seed", default="large",
+                        help="xlarge: only the `xlarge` section (the org's size figures)")
+    parser.add_argument("--seed-scale", type=float, default=1,
+                        help="a proportional part of the seed's org (smoke tests)")
     parser.add_argument("--memory-seeds", default="medium,large")
     parser.add_argument("--workers", default="1,2,4", help="worker counts for the scaling run")
     parser.add_argument("--latency-updates", type=int, default=200)
@@ -710,8 +759,14 @@ def main() -> None:
         ) | {"date": figures["date"], "machine": figures["machine"]}}
         write_sections(options.out, figures)
         return
+    if options.seed in BIG_SEEDS:
+        baseline = options.memory_seeds.split(",")[-1]
+        write_sections(options.out, {options.seed: bench_big_org(
+            options.seed, options.seed_scale, baseline
+        )})
+        return
     print(f"starting the sandbox org (seed {options.seed})...", flush=True)
-    sandbox = Sandbox(options.seed)
+    sandbox = Sandbox(options.seed, options.seed_scale)
     try:
         figures["full_sync"] = measured("full_sync", bench_full_sync, sandbox)
         figures["incremental"] = measured("incremental", bench_incremental, sandbox)

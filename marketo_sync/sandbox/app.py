@@ -19,6 +19,7 @@ import secrets
 import threading
 import time
 import urllib.parse
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -123,7 +124,7 @@ class Fault:
 @dataclass
 class Cursor:
     compiled: Compiled
-    rowids: list[int]
+    rowids: "array[int]"
     version: str
     touched: float = field(default_factory=time.monotonic)
 
@@ -134,7 +135,7 @@ class BulkJob:
     operation: str
     object_name: str
     compiled: Compiled
-    rowids: list[int]
+    rowids: "array[int]"
     created: str
     api_version: str
     column_delimiter: str = "COMMA"
@@ -700,7 +701,7 @@ class SandboxApp:
         result = self.store.snapshot(compiled)
         if compiled.is_count:
             return {"totalSize": result, "done": True, "records": []}
-        assert isinstance(result, list)  # row ids, since the query is no COUNT()
+        assert isinstance(result, array)  # row ids, since the query is no COUNT()
         locator = encode_id("01g", self.store.take_numbers("next_locator"))
         cursor = Cursor(compiled, result, version)
         with self.lock:
@@ -763,7 +764,7 @@ class SandboxApp:
             raise ApiError(400, "API_ERROR", "Selecting compound data not supported in Bulk Query")
         job_id = encode_id("750", self.store.take_numbers("next_job"))
         rowids = self.store.snapshot(compiled)
-        assert isinstance(rowids, list)  # row ids, since the query is no COUNT()
+        assert isinstance(rowids, array)  # row ids, since the query is no COUNT()
         job = BulkJob(
             job_id, operation, compiled.sobject.name, compiled, rowids,
             format_datetime(to_millis(datetime.now(UTC))) or "", version, delimiter, line_ending,

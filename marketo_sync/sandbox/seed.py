@@ -1,12 +1,13 @@
 """Deterministic sandbox orgs: the same seed name always gives the same records.
 
 Rows are generated in batches straight into storage (no per-record validation), so the `large`
-org (10,000 accounts, 200,000 contacts) seeds in seconds and never sits in memory whole.
+org (10,000 accounts, 200,000 contacts) seeds in seconds and never sits in memory whole: only
+users and accounts keep their ids in Python (children pick from them), people stream through.
 """
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from marketo_sync.sandbox.schema import (
@@ -95,8 +96,28 @@ PLANS = {
     "large": SeedPlan(
         users=20, accounts=10000, contacts=200000, leads=5000, opportunities=10000, number=1
     ),
+    # 1,000,000 people: 800,000 contacts (16 per account) and 200,000 leads.
+    "xlarge": SeedPlan(
+        users=50, accounts=50000, contacts=800000, leads=200000, opportunities=50000, number=5
+    ),
 }
 BATCH = 5000
+
+
+def scaled_plan(plan: SeedPlan, scale: float) -> SeedPlan:
+    """The same org shape with every count multiplied: tests seed a hundredth of `xlarge`
+    through the code path the full size takes."""
+    if scale == 1:
+        return plan
+
+    def part(count: int) -> int:
+        return max(1, round(count * scale))
+
+    return replace(
+        plan, accounts=part(plan.accounts), contacts=part(plan.contacts),
+        leads=part(plan.leads), opportunities=part(plan.opportunities),
+        fixed_sizes=tuple(part(size) for size in plan.fixed_sizes),
+    )
 
 
 class Seeder:
@@ -105,6 +126,7 @@ class Seeder:
         self.plan = plan
         self.random = random.Random(plan.number)  # noqa: S311 - reproducible test data
         self.now = datetime.now(UTC).replace(microsecond=0)
+        self.counts: dict[str, int] = {}
 
     def modstamp(self) -> int:
         """Seeded records were last modified some time in the past 30 days."""
@@ -129,16 +151,26 @@ class Seeder:
         return {"CreatedDate": min(self.created(), stamp), "SystemModstamp": stamp,
                 "LastModifiedDate": stamp}
 
-    def insert(self, object_name: str, rows: Iterator[dict], user_id: str | None) -> list[str]:
+    def insert(
+        self, object_name: str, rows: Iterator[dict], user_id: str | None, keep_ids: bool = True
+    ) -> list[str]:
+        """Insert in batches; the ids are kept only when asked for (else just the first one):
+        800,000 contact ids would be the seeding's biggest object."""
         ids: list[str] = []
         batch: list[dict] = []
         obj = OBJECTS[object_name]
+
+        def flush() -> None:
+            inserted = self.store.insert_many(obj, batch, user_id)
+            ids.extend(inserted if keep_ids or not ids else ())
+            self.counts[object_name] = self.counts.get(object_name, 0) + len(inserted)
+            batch.clear()
+
         for row in rows:
             batch.append(row)
             if len(batch) >= BATCH:
-                ids.extend(self.store.insert_many(obj, batch, user_id))
-                batch = []
-        ids.extend(self.store.insert_many(obj, batch, user_id))
+                flush()
+        flush()
         return ids
 
     def run(self) -> dict[str, int]:
@@ -203,7 +235,7 @@ class Seeder:
                     "LeadSource": rnd.choice(LEAD_SOURCES), "OwnerId": rnd.choice(owners),
                 }
 
-        contact_ids = self.insert("Contact", contacts(), integration_user)
+        self.insert("Contact", contacts(), integration_user, keep_ids=False)
 
         def opportunities() -> Iterator[dict]:
             for index in range(plan.opportunities):
@@ -244,21 +276,22 @@ class Seeder:
                     "IsConverted": 0, "OwnerId": rnd.choice(owners),
                 }
 
-        lead_ids = self.insert("Lead", leads(), integration_user)
+        lead_ids = self.insert("Lead", leads(), integration_user, keep_ids=False)
         if lead_ids:
             self.store.convert_lead(lead_ids[0], "Closed - Converted", None, None, True, owners[0])
         return {
             "users": len(user_ids), "accounts": len(account_ids),
-            "contacts": len(contact_ids) + int(bool(lead_ids)), "leads": len(lead_ids),
+            "contacts": self.counts.get("Contact", 0) + int(bool(lead_ids)),
+            "leads": self.counts.get("Lead", 0),
         }
 
 
-def seed_org(store: Store, name: str) -> dict[str, int]:
-    """Empty the store and fill it with the named org."""
+def seed_org(store: Store, name: str, scale: float = 1) -> dict[str, int]:
+    """Empty the store and fill it with the named org (`scale` < 1: a proportional part)."""
     if name not in PLANS:
         raise ValueError(f"unknown seed {name!r}; choose one of {', '.join(PLANS)}")
     store.clear()
     with store.transaction():
-        counts = Seeder(store, PLANS[name]).run()
+        counts = Seeder(store, scaled_plan(PLANS[name], scale)).run()
     store.set_meta("seed", name)
     return counts

@@ -65,13 +65,14 @@ class SandboxServer:
         cert_dir: Path | None = None,
         reseed: bool = False,
         api_limit: int = DEFAULT_API_LIMIT,
+        scale: float = 1,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir else None
         if self.data_dir:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.data_dir / "org.sqlite3" if self.data_dir else None)
         if reseed or self.store.meta("seed") is None:
-            seed_org(self.store, seed)
+            seed_org(self.store, seed, scale=scale)
         self.port = port
         self.cert_dir = Path(cert_dir or self.data_dir or Path.cwd() / "var" / "sandbox")
         self.cert_dir.mkdir(parents=True, exist_ok=True)

@@ -55,3 +55,29 @@ def test_the_people_1m_section_runs_small_and_keeps_the_other_sections(tmp_path)
     assert people["people"] == 20000 and people["smart_list_members"] > 0
     assert {"smart_list_ms", "search_ms", "export_rows_per_s", "export_rss_growth_mb"} <= set(
         people)
+
+
+@pytest.mark.slow
+def test_the_xlarge_section_runs_scaled_down_and_keeps_the_other_sections(tmp_path):
+    out = tmp_path / "bench.json"
+    out.write_text(json.dumps({"full_sync": {"status": "success"}}))
+    database = os.environ.get("TEST_DATABASE_NAME", "marketo_sync_test") + "_xlarge_bench"
+    redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "benchmarks", "--seed", "xlarge", "--seed-scale", "0.002",
+         "--memory-seeds", "tiny", "--database", database, "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "BENCH_REDIS_URL": redis_url},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert figures["full_sync"] == {"status": "success"}
+    xlarge = figures["xlarge"]
+    assert xlarge["scale"] == 0.002
+    # 100 accounts, 1,600 contacts, 400 leads, 100 opportunities, 50 users, the converted lead
+    assert xlarge["full_sync"]["records"] == 100 + 1601 + 400 + 101 + 50 + 1
+    assert xlarge["full_sync"]["status"] == "success"
+    assert xlarge["incremental"]["one_percent_changed_records"] == 17
+    assert xlarge["reconcile"]["status"] == ["success"]
+    assert xlarge["sandbox_peak_rss_mb"] >= xlarge["sandbox_peak_rss_mb_after_seeding"] > 30
+    assert set(xlarge["memory"]) == {"peak_rss_mb_tiny", "peak_rss_mb_xlarge", "rss_growth"}

@@ -46,6 +46,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", default="demo", choices=sorted(PLANS))
         parser.add_argument("--data-dir", type=Path)
         parser.add_argument("--reseed", action="store_true")
+        parser.add_argument("--seed-scale", type=float, default=1,
+                            help="a proportional part of the seed's org (e.g. 0.01 of xlarge)")
         parser.add_argument("--state-file", type=Path, default=None)
         parser.add_argument(
             "--api-limit", type=int, default=DEFAULT_API_LIMIT,
@@ -88,6 +90,7 @@ class Command(BaseCommand):
             cert_dir=state_file.parent,
             reseed=options["reseed"],
             api_limit=options["api_limit"],
+            scale=options["seed_scale"],
         ).bind()
         server.write_state(state_file)
         self.stdout.write(f"Salesforce sandbox serving {server.url}")
