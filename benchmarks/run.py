@@ -332,7 +332,7 @@ def bench_change_data_value(sandbox: Sandbox) -> dict:
     }
 
 
-def bench_history_overhead(sandbox: Sandbox, repeats: int = 3) -> dict:
+def bench_history_overhead(sandbox: Sandbox, repeats: int = 5) -> dict:
     """What the account history rows cost, as ratios with/without them, measured alternately.
 
     "Without" skips only the history INSERT (everything else of the change, activities included,

@@ -30,7 +30,7 @@ def test_benchmarks_run_on_the_tiny_org(tmp_path):
     assert figures["reconcile"]["status"] == ["success"] and figures["reconcile"]["api_calls"] >= 5
     assert figures["scaling"]["workers_2_seconds"] > 0
     assert figures["history_overhead_full_sync"] > 0 and figures["history_overhead_cdv"] > 0
-    assert len(figures["history_overhead_runs"]["seconds"]["cdv"]["with"]) == 3
+    assert len(figures["history_overhead_runs"]["seconds"]["cdv"]["with"]) == 5
     assert figures["latency"]["completed"] == 10 == figures["latency"]["polling"]["completed"]
     for name in ("full_sync", "incremental", "reconcile", "admin", "change_data_value",
                  "history_overhead", "scaling", "memory"):
