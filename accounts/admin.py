@@ -473,10 +473,6 @@ class AccountAdmin(
             "history_source_links": history_filter_links(
                 request, "history_source", [("", "All sources"), *Activity.Source.choices]
             ),
-            "history_previous_url": history.has_previous()
-            and history_url(request, history_page=history.previous_page_number()),
-            "history_next_url": history.has_next()
-            and history_url(request, history_page=history.next_page_number()),
         }
 
 
@@ -593,8 +589,10 @@ class ContactAdmin(
     def account_data(self, obj: Contact) -> str:
         account = obj.account
         rows = [
-            (capfirst(concrete_field(Account, column).verbose_name), getattr(account, column))
-            for column in ACCOUNT_COLUMNS
+            (label, getattr(account, column))
+            for label, column in zip(
+                field_labels(Account, ACCOUNT_COLUMNS), ACCOUNT_COLUMNS, strict=True
+            )
         ]
         return values_table(rows, ("Field", "Value"))
 
