@@ -521,162 +521,6 @@ def bench_admin() -> dict:
     return result
 
 
-def median(values: list[float]) -> float:
-    return sorted(values)[len(values) // 2]
-
-
-def bench_activities_scale(rows: int, months: int = 24) -> dict:
-    """The partitioned activity log holding `rows` activities over `months` months.
-
-    The rows are loaded server-side (INSERT … SELECT generate_series, untimed). Measured: a
-    person's page with the timeline and the activity log filtered by person and type (server
-    time through Django's test client, median of 5), the 5,000-contact Change Data Value write
-    against COPY of the same 15,000 rows on the empty and on the full table, and dropping the
-    oldest month through retention.
-    """
-    from datetime import timedelta
-
-    from django.contrib.auth import get_user_model
-    from django.db import connection, transaction
-    from django.test import Client
-    from django.utils import timezone
-
-    from accounts.models import Account, Contact
-    from accounts.selectors import contact_timeline
-    from activities.services import account_changes_log, activity_partitions_maintain
-    from marketo_sync.salesforce.ids import normalize_sfdc_id
-
-    reset_local()
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE activities_accounthistory")
-    account = Account.objects.create(sfdc_id="001000000000BENAA2", name="Bench scale 5000")
-    people = 5000 + rows // 500
-    for start in range(0, people, 10000):
-        Contact.objects.bulk_create(
-            Contact(last_name=f"P{i}", sfdc_type=Contact.SfdcType.CONTACT,
-                    sfdc_id=normalize_sfdc_id(f"003{i:012d}"),
-                    account=account if i < 5000 else None)
-            for i in range(start, min(start + 10000, people))
-        )
-    changes = {account.pk: [("Industry", "Retail", "Banking"), ("Phone", "1", "2"),
-                            ("Tier__c", 1, 2)]}
-    fan_out_ids = list(account.contacts.values_list("pk", flat=True))
-
-    def cdv_write() -> float:
-        with transaction.atomic():
-            seconds, logged = timed(lambda: account_changes_log(
-                changes_by_account=changes, source="sfdc_sync", reason="bench"
-            ))
-        assert logged.activities_logged == 15000, logged
-        return seconds
-
-    def copy_write() -> float:
-        buffer = io.StringIO()
-        for contact_id in fan_out_ids:
-            for attribute in ("Industry", "Phone", "Tier__c"):
-                buffer.write(f"{contact_id}\tchange_data_value\t{attribute}\told\tnew\tbench\t"
-                             f"sfdc_sync\t{timezone.now().isoformat()}\t\\N\t\\N\n")
-        buffer.seek(0)
-        with transaction.atomic(), connection.cursor() as cursor:
-            seconds, _ = timed(lambda: cursor.copy_expert(
-                "COPY activities_activity (contact_id, activity_type, attribute, old_value, "
-                "new_value, reason, source, created_at, sync_run_id, user_id) FROM STDIN", buffer,
-            ))
-        return seconds
-
-    def cdv_vs_copy() -> dict:
-        cdv = min(cdv_write() for _ in range(3))
-        copy = min(copy_write() for _ in range(3))
-        return {"cdv_seconds": round(cdv, 3), "copy_seconds": round(copy, 3),
-                "cdv_vs_copy": round(cdv / copy, 2)}
-
-    empty = cdv_vs_copy()
-    now = timezone.now()
-    this_month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    oldest = this_month
-    for _ in range(months - 1):
-        oldest = (oldest - timedelta(days=1)).replace(day=1)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT activities_activity_partition_create(m) FROM generate_series("
-            "%s::timestamptz, %s::timestamptz, interval '1 month') AS m", [oldest, this_month],
-        )
-        print(f"loading {rows:,} activities over {months} months...", flush=True)
-        load_seconds = 0.0
-        for first in range(0, rows, 1_000_000):
-            seconds, _ = timed(lambda first=first: cursor.execute(
-                """
-                INSERT INTO activities_activity (contact_id, activity_type, attribute,
-                    old_value, new_value, reason, source, created_at)
-                SELECT ids[1 + g %% cardinality(ids)],
-                    CASE WHEN g %% 10 < 8 THEN 'change_data_value'
-                         WHEN g %% 10 < 9 THEN 'convert_person' ELSE 'merge' END,
-                    CASE WHEN g %% 10 < 8 THEN (ARRAY['Industry', 'Phone', 'Website', 'Type',
-                         'NumberOfEmployees', 'AnnualRevenue', 'BillingCity', 'Tier__c'])
-                         [1 + g / 10 %% 8] ELSE '' END,
-                    'old ' || g %% 997, 'new ' || g %% 991, 'Salesforce update', 'sfdc_sync',
-                    %s::timestamptz + (%s::timestamptz - %s::timestamptz) * (g::float8 / %s)
-                FROM generate_series(%s, %s) AS g,
-                     (SELECT array_agg(id ORDER BY id) AS ids FROM accounts_contact) AS c
-                """,
-                [oldest, now, oldest, rows, first, min(first + 1_000_000, rows) - 1],
-            ))
-            load_seconds += seconds
-            print(f"  {min(first + 1_000_000, rows):,} rows", flush=True)
-        cursor.execute("ANALYZE activities_activity")
-        cursor.execute(
-            "SELECT sum(pg_total_relation_size(inhrelid)), count(*) FROM pg_inherits "
-            "WHERE inhparent = 'activities_activity'::regclass"
-        )
-        size_bytes, partitions = cursor.fetchone()
-    full = cdv_vs_copy()
-
-    user, _ = get_user_model().objects.get_or_create(
-        username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
-    )
-    client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(user)
-    person = Contact.objects.filter(account__isnull=True).order_by("pk")[(people - 5000) // 2]
-
-    def server_ms(url: str) -> float:
-        client.get(url)  # warm: the first request of a page compiles its templates
-        times = []
-        for _ in range(5):
-            seconds, response = timed(lambda: client.get(url))
-            assert response.status_code == 200, (url, response.status_code)
-            times.append(seconds * 1000)
-        return round(median(times), 1)
-
-    query_times = []
-    for _ in range(5):
-        seconds, _ = timed(lambda: list(contact_timeline(contact=person)[:50]))
-        query_times.append(seconds * 1000)
-    figures = {
-        "rows": rows,
-        "months": months,
-        "people": people,
-        "partitions": partitions,
-        "table_size_mb": round(size_bytes / 2**20),
-        "load_seconds": round(load_seconds, 1),
-        "timeline_page_ms": server_ms(f"/admin/accounts/contact/{person.pk}/change/"),
-        "timeline_query_ms": round(median(query_times), 1),
-        "changelist_person_and_type_ms": server_ms(
-            f"/admin/activities/activity/?contact__id__exact={person.pk}"
-            "&activity_type__exact=change_data_value"
-        ),
-        "cdv_empty_table": empty,
-        "cdv_full_table": full,
-        "cdv_full_vs_empty": round(full["cdv_seconds"] / empty["cdv_seconds"], 2),
-    }
-    retention = months - 2  # exactly the oldest month ended that many months ago
-    seconds, dropped = timed(
-        lambda: activity_partitions_maintain(retention_months=retention, at=now)
-    )
-    figures["drop_month_seconds"] = round(seconds, 3)
-    figures["dropped"] = dropped.dropped
-    return figures
-
-
 def bench_big_org(seed: str, scale: float, memory_baseline: str) -> dict:
     """The figures that grow with the org, on one big org: seeding, full sync, a 1% incremental
     cycle, reconcile, admin pages, and the sync process's peak RSS against `memory_baseline`'s.
@@ -754,8 +598,10 @@ def main() -> None:
     figures: dict = {"seed": options.seed, "date": time.strftime("%Y-%m-%d"),
                      "machine": f"{os.cpu_count()} cores"}
     if options.only == "activities_scale":
+        from benchmarks.activities import bench_activities_scale
+
         figures = {"activities_scale": measured(
-            "activities_scale", bench_activities_scale, options.activity_rows
+            "activities_scale", bench_activities_scale, options.activity_rows, options.out.parent
         ) | {"date": figures["date"], "machine": figures["machine"]}}
         write_sections(options.out, figures)
         return
