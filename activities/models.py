@@ -44,6 +44,12 @@ class Activity(models.Model):
         verbose_name_plural = "activities"
         indexes = [
             models.Index(fields=["contact", "-created_at"], name="activity_timeline_idx"),
+            # the activity log filtered by person and type: counted and paged from the index,
+            # without reading the person's other activities
+            models.Index(
+                fields=["contact", "activity_type", "-created_at"],
+                name="activity_contact_type_idx",
+            ),
             models.Index(fields=["activity_type", "source"], name="activity_type_source_idx"),
             models.Index(fields=["attribute"], name="activity_attribute_idx"),
         ]
