@@ -81,3 +81,29 @@ def test_the_xlarge_section_runs_scaled_down_and_keeps_the_other_sections(tmp_pa
     assert xlarge["reconcile"]["status"] == ["success"]
     assert xlarge["sandbox_peak_rss_mb"] >= xlarge["sandbox_peak_rss_mb_after_seeding"] > 30
     assert set(xlarge["memory"]) == {"peak_rss_mb_tiny", "peak_rss_mb_xlarge", "rss_growth"}
+
+
+@pytest.mark.slow
+def test_the_activities_scale_section_runs_small_and_keeps_the_other_sections(tmp_path):
+    out = tmp_path / "bench.json"
+    out.write_text(json.dumps({"full_sync": {"status": "success"}}))
+    database = os.environ.get("TEST_DATABASE_NAME", "marketo_sync_test") + "_activities_bench"
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "benchmarks", "--only", "activities_scale",
+         "--activity-rows", "20000", "--database", database, "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert figures["full_sync"] == {"status": "success"}
+    scale = figures["activities_scale"]
+    assert scale["rows"] == 20000 and scale["people"] == 10000
+    # a skewed share: the busiest person holds more than the median one
+    assert 0 < scale["median_person"]["activities"] < scale["busiest_person"]["activities"]
+    assert scale["median_person"]["timeline_page"]["ms"] > 0
+    assert scale["median_person"]["empty_table"]["timeline_page"]["queries"] > 0
+    # the unfiltered log is never counted in full: a LIMIT-bounded count, then the estimate
+    assert [" LIMIT " in sql for sql in scale["changelist_unfiltered"]["counts"]] == [True]
+    assert len(scale["dropped"]) == 1 and scale["drop_month_seconds"] > 0
+    plans = (tmp_path / "activities_scale_plans.txt").read_text()
+    assert "== timeline page, busiest_person:" in plans
