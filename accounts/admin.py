@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -34,6 +35,7 @@ from accounts.forms import (
 )
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from accounts.selectors import (
+    PERSON_SEARCH_ORDER,
     InvalidFilter,
     account_divergences,
     account_history,
@@ -48,6 +50,7 @@ from accounts.selectors import (
     conversion_list_with_records,
     person_account_lookup_allowed,
     person_search,
+    person_search_used,
     smart_list_get,
 )
 from accounts.services import (
@@ -60,6 +63,7 @@ from accounts.services import (
 from activities.models import Activity
 from marketo_sync.admin_mixins import (
     EstimatedCountPaginator,
+    KeysFirstPaginator,
     ReadOnlyAdminMixin,
     staff_user,
 )
@@ -511,6 +515,23 @@ class ContactAdmin(
             with suppress(InvalidFilter):  # the filter itself answers it with ?e=1
                 context["smart_list"] = smart_list_get(pk=request.GET["smart_list"])
         return super().changelist_view(request, context)
+
+    def searched(self, request: HttpRequest) -> bool:
+        return person_search_used(term=request.GET.get(SEARCH_VAR, ""))
+
+    def get_ordering(self, request: HttpRequest) -> Any:
+        """Search results in case-insensitive name order, sorted from the matches alone."""
+        if self.searched(request):
+            return PERSON_SEARCH_ORDER
+        return super().get_ordering(request)
+
+    def get_paginator(
+        self, request: HttpRequest, queryset: QuerySet, per_page: int, orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> EstimatedCountPaginator:
+        """Search results are sorted, not read in an index's order: keys first, then the page."""
+        paginator = KeysFirstPaginator if self.searched(request) else self.paginator
+        return paginator(queryset, per_page, orphans, allow_empty_first_page)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str

@@ -126,3 +126,20 @@ class EstimatedCountPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         return Page(self.object_list[bottom : bottom + self.per_page], number, self)
+
+
+class KeysFirstPaginator(EstimatedCountPaginator):
+    """Reads a page's keys from the sorted matches first, then only those rows with their joins.
+
+    A list whose matches are sorted (rather than read in an index's order) otherwise carries
+    every column of every match, and of its joined rows, through the sort: with 22,000 matches
+    that is most of the page's time. The keys are sorted narrow; the page's rows are then found
+    by primary key, in the same statement.
+    """
+
+    def page(self, number: Any) -> Page:
+        page = super().page(number)
+        assert isinstance(self.object_list, QuerySet) and isinstance(page.object_list, QuerySet)
+        keys = page.object_list.values("pk")  # still sliced and ordered: a LIMIT subquery
+        page.object_list = self.object_list.filter(pk__in=keys)
+        return page
