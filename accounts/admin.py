@@ -80,7 +80,8 @@ from marketo_sync.sync.services import sync_enqueue_records
 CONTACT_SYSTEM_READONLY = (
     "sfdc_id", "sfdc_lead_id", "sfdc_type", "account", "owner", "company", "industry",
     "number_of_employees", "annual_revenue", "city", "state", "country", "lead_status",
-    "sfdc_last_modified", "synced_at", "is_deleted", "locally_edited_at", "salesforce_fields",
+    "sfdc_created_at", "sfdc_last_modified", "synced_at", "is_deleted", "locally_edited_at",
+    "salesforce_fields",
 )
 SYSTEM_READONLY = (
     "sfdc_id", "owner", "sfdc_last_modified", "synced_at", "is_deleted", "master_record_sfdc_id",

@@ -213,6 +213,7 @@ PEOPLE_LIST_FILTERS = (
     ("account__is_deleted", titled(admin.BooleanFieldListFilter, "account deleted in Salesforce")),
     LeadStatusFilter,
     ("owner", titled(admin.RelatedFieldListFilter, "person owner")),
+    ("sfdc_created_at", titled(admin.DateFieldListFilter, "created in Salesforce")),
     ("sfdc_last_modified", titled(admin.DateFieldListFilter, "modified in Salesforce")),
     HasEmailFilter,
     ("is_deleted", titled(admin.BooleanFieldListFilter, "person deleted in Salesforce")),

@@ -140,6 +140,11 @@ class Contact(SalesforceRecord):
     sfdc_lead_last_modified = models.DateTimeField(
         "Salesforce lead SystemModstamp", null=True, blank=True
     )
+    # CreatedDate of the record whose side rules: the contact's once the person is a contact.
+    sfdc_created_at = models.DateTimeField(
+        "created in Salesforce", null=True, blank=True,
+        help_text="Empty until the sync has read the person since this column was added.",
+    )
     master_record_sfdc_id = models.CharField(
         "merged into (Salesforce ID)", max_length=18, blank=True
     )
@@ -180,6 +185,8 @@ class Contact(SalesforceRecord):
                 for column in ("first_name", "last_name", "email", "company")
             ),
             models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
+            # The "created in Salesforce" filter and smart-list rule.
+            models.Index(fields=["sfdc_created_at"], name="contact_sfdc_created_idx"),
             # A lead's own company fields, for the company-level filters and smart lists (only
             # the leads' rows: contacts are found through their account).
             *(
