@@ -24,7 +24,7 @@ from django.utils.text import capfirst
 
 from accounts import admin_smart_lists  # noqa: F401 - registers the smart lists' admin
 from accounts.admin_convert import ConvertPersonAdminMixin
-from accounts.admin_filters import PEOPLE_LIST_FILTERS
+from accounts.admin_filters import PEOPLE_LIST_FILTERS, account_value_filter
 from accounts.forms import (
     ACCOUNT_COLUMNS,
     PERSON_COLUMNS,
@@ -40,7 +40,6 @@ from accounts.selectors import (
     account_divergences,
     account_history,
     account_history_attributes,
-    account_industry_choices,
     account_list_locally_edited,
     activity_log_query,
     contact_count_for_account,
@@ -178,19 +177,6 @@ class LocallyEditedFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(locally_edited_at__isnull=True)
         return queryset
-
-
-class IndustryFilter(admin.SimpleListFilter):
-    """Industries read from the accounts table, never a DISTINCT over every contact."""
-
-    title = "industry"
-    parameter_name = "industry"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(industry, industry) for industry in account_industry_choices()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(industry=self.value()) if self.value() else queryset
 
 
 class ResyncAdminMixin(admin.ModelAdmin):
@@ -363,7 +349,10 @@ class AccountAdmin(
         "name", "locally_edited", "diverging_fields", "industry", "type", "billing_country",
         "owner", "is_deleted",
     )
-    list_filter = (LocallyEditedFilter, IndustryFilter, "owner", "is_deleted", "type")
+    list_filter = (
+        LocallyEditedFilter, account_value_filter("industry", "industry"), "owner", "is_deleted",
+        account_value_filter("type", "type"),
+    )
     list_select_related = ("owner",)
     search_fields = ("name", "website", "sfdc_id")
     show_full_result_count = False

@@ -76,7 +76,12 @@ class Account(SalesforceRecord):
             models.Index(Lower("name"), name="account_name_lower_idx"),
             models.Index(OpClass(Upper("name"), name="text_pattern_ops"),
                          name="account_name_prefix_idx"),
+            # The filters' choices, read one index probe per value (`distinct_values`).
             models.Index(fields=["industry"], name="account_industry_idx"),
+            models.Index(fields=["type"], name="account_type_idx"),
+            models.Index(fields=["billing_country"], name="account_country_idx"),
+            models.Index(fields=["billing_state"], name="account_state_idx"),
+            models.Index(fields=["billing_city"], name="account_city_idx"),
         ]
 
     def __str__(self) -> str:

@@ -27,6 +27,7 @@ from accounts.person_fields import OPERATORS_BY_KIND, PERSON_FILTER_FIELDS, Oper
 from accounts.salesforce_fields import ACCOUNT_FIELDS, BadRecord, converter_for
 from activities.models import AccountHistory, Activity
 from activities.services import salesforce_value_text
+from marketo_sync.db import distinct_values
 from marketo_sync.fields import concrete_field
 
 
@@ -74,14 +75,10 @@ def account_list_locally_edited() -> QuerySet[Account]:
     )
 
 
-def account_industry_choices() -> list[str]:
-    """Industries in use, read from the accounts table (small) rather than joined contacts."""
-    return list(
-        Account.objects.exclude(industry="")
-        .order_by("industry")
-        .values_list("industry", flat=True)
-        .distinct()
-    )
+def account_field_values(*, field: str) -> list[str]:
+    """Values in use of an indexed account text field, one index probe per value: a filter's
+    choices, read on every page of its list, never a DISTINCT over every account."""
+    return distinct_values(Account, field)
 
 
 def contact_count_for_account(*, account_id: int) -> int:
@@ -370,13 +367,9 @@ def person_account_lookup_allowed(*, lookup: str) -> bool | None:
 
 
 def person_company_values(*, field: str) -> list[str]:
-    """Values in use for a company-level text field, read from the accounts (a small table)."""
-    column = PERSON_FILTER_FIELDS[field].contact_path.removeprefix("account__")
-    return list(
-        Account.objects.exclude(**{column: ""})
-        .order_by(column)
-        .values_list(column, flat=True)
-        .distinct()
+    """Values in use for a company-level text field, read from the accounts' index."""
+    return account_field_values(
+        field=PERSON_FILTER_FIELDS[field].contact_path.removeprefix(ACCOUNT_PREFIX)
     )
 
 
