@@ -76,13 +76,19 @@ def test_a_persons_created_date_comes_from_its_salesforce_record(sandbox):
 
 
 def people_as_before_created_dates_were_synced(admin_user) -> Contact:
-    """The state of an installation synced before `sfdc_created_at` existed: the column empty,
-    the objects' last full reads recorded without CreatedDate; and one person edited locally."""
+    """The state of an installation synced before `sfdc_created_at` and the leads' company
+    columns existed: those columns empty, the objects' last full reads recorded without them;
+    and one person edited locally."""
     Contact.objects.update(sfdc_created_at=None)
-    for object_name in ("Contact", "Lead"):
-        state = SyncState.objects.get(object_name=object_name)
-        state.filled_fields = [f for f in state.filled_fields if f != "CreatedDate"]
-        state.save()
+    Contact.objects.filter(sfdc_type="lead").update(
+        industry="", number_of_employees=None, annual_revenue=None, city="", state="", country=""
+    )
+    SyncState.objects.filter(object_name="Contact").update(
+        filled_fields=["Email", "FirstName", "LastName", "Phone", "Title"]
+    )
+    SyncState.objects.filter(object_name="Lead").update(
+        filled_fields=["Company", "Email", "FirstName", "LastName", "Phone", "Status", "Title"]
+    )
     edited = Contact.objects.filter(sfdc_type="contact").first()
     contact_apply_local_edit(contact=edited, changes={"title": "Local title"}, user=admin_user)
     return edited
@@ -102,6 +108,11 @@ def test_fields_mapped_since_the_last_full_read_are_filled_by_the_next_cycle(san
         assert "CreatedDate" in SyncState.objects.get(object_name=object_name).filled_fields
     assert runs["Account"].mode == "incremental" and runs["Account"].note == ""
     assert not Contact.objects.filter(sfdc_created_at=None).exists()
+    lead = Contact.objects.filter(sfdc_type="lead").order_by("sfdc_lead_id").first()
+    remote = sandbox.control.get("Lead", lead.sfdc_lead_id)
+    assert (lead.industry, lead.number_of_employees, lead.annual_revenue, lead.country) == (
+        remote["Industry"], remote["NumberOfEmployees"], remote["AnnualRevenue"],
+        remote["Country"])
     edited.refresh_from_db()
     assert edited.title == "Local title" and edited.locally_edited_at is not None
     assert edited.sfdc_created_at == parse_datetime(
