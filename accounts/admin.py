@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -23,7 +24,7 @@ from django.utils.text import capfirst
 
 from accounts import admin_smart_lists  # noqa: F401 - registers the smart lists' admin
 from accounts.admin_convert import ConvertPersonAdminMixin
-from accounts.admin_filters import PEOPLE_LIST_FILTERS
+from accounts.admin_filters import PEOPLE_LIST_FILTERS, account_value_filter
 from accounts.forms import (
     ACCOUNT_COLUMNS,
     PERSON_COLUMNS,
@@ -34,11 +35,11 @@ from accounts.forms import (
 )
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from accounts.selectors import (
+    PERSON_SEARCH_ORDER,
     InvalidFilter,
     account_divergences,
     account_history,
     account_history_attributes,
-    account_industry_choices,
     account_list_locally_edited,
     activity_log_query,
     contact_count_for_account,
@@ -48,6 +49,7 @@ from accounts.selectors import (
     conversion_list_with_records,
     person_account_lookup_allowed,
     person_search,
+    person_search_used,
     smart_list_get,
 )
 from accounts.services import (
@@ -60,6 +62,7 @@ from accounts.services import (
 from activities.models import Activity
 from marketo_sync.admin_mixins import (
     EstimatedCountPaginator,
+    KeysFirstPaginator,
     ReadOnlyAdminMixin,
     staff_user,
 )
@@ -76,7 +79,8 @@ from marketo_sync.sync.services import sync_enqueue_records
 CONTACT_SYSTEM_READONLY = (
     "sfdc_id", "sfdc_lead_id", "sfdc_type", "account", "owner", "company", "industry",
     "number_of_employees", "annual_revenue", "city", "state", "country", "lead_status",
-    "sfdc_last_modified", "synced_at", "is_deleted", "locally_edited_at", "salesforce_fields",
+    "sfdc_created_at", "sfdc_last_modified", "synced_at", "is_deleted", "locally_edited_at",
+    "salesforce_fields",
 )
 SYSTEM_READONLY = (
     "sfdc_id", "owner", "sfdc_last_modified", "synced_at", "is_deleted", "master_record_sfdc_id",
@@ -173,19 +177,6 @@ class LocallyEditedFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(locally_edited_at__isnull=True)
         return queryset
-
-
-class IndustryFilter(admin.SimpleListFilter):
-    """Industries read from the accounts table, never a DISTINCT over every contact."""
-
-    title = "industry"
-    parameter_name = "industry"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(industry, industry) for industry in account_industry_choices()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(industry=self.value()) if self.value() else queryset
 
 
 class ResyncAdminMixin(admin.ModelAdmin):
@@ -358,7 +349,10 @@ class AccountAdmin(
         "name", "locally_edited", "diverging_fields", "industry", "type", "billing_country",
         "owner", "is_deleted",
     )
-    list_filter = (LocallyEditedFilter, IndustryFilter, "owner", "is_deleted", "type")
+    list_filter = (
+        LocallyEditedFilter, account_value_filter("industry", "industry"), "owner", "is_deleted",
+        account_value_filter("type", "type"),
+    )
     list_select_related = ("owner",)
     search_fields = ("name", "website", "sfdc_id")
     show_full_result_count = False
@@ -511,6 +505,23 @@ class ContactAdmin(
             with suppress(InvalidFilter):  # the filter itself answers it with ?e=1
                 context["smart_list"] = smart_list_get(pk=request.GET["smart_list"])
         return super().changelist_view(request, context)
+
+    def searched(self, request: HttpRequest) -> bool:
+        return person_search_used(term=request.GET.get(SEARCH_VAR, ""))
+
+    def get_ordering(self, request: HttpRequest) -> Any:
+        """Search results in case-insensitive name order, sorted from the matches alone."""
+        if self.searched(request):
+            return PERSON_SEARCH_ORDER
+        return super().get_ordering(request)
+
+    def get_paginator(
+        self, request: HttpRequest, queryset: QuerySet, per_page: int, orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> EstimatedCountPaginator:
+        """Search results are sorted, not read in an index's order: keys first, then the page."""
+        paginator = KeysFirstPaginator if self.searched(request) else self.paginator
+        return paginator(queryset, per_page, orphans, allow_empty_first_page)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str

@@ -76,7 +76,12 @@ class Account(SalesforceRecord):
             models.Index(Lower("name"), name="account_name_lower_idx"),
             models.Index(OpClass(Upper("name"), name="text_pattern_ops"),
                          name="account_name_prefix_idx"),
+            # The filters' choices, read one index probe per value (`distinct_values`).
             models.Index(fields=["industry"], name="account_industry_idx"),
+            models.Index(fields=["type"], name="account_type_idx"),
+            models.Index(fields=["billing_country"], name="account_country_idx"),
+            models.Index(fields=["billing_state"], name="account_state_idx"),
+            models.Index(fields=["billing_city"], name="account_city_idx"),
         ]
 
     def __str__(self) -> str:
@@ -140,6 +145,11 @@ class Contact(SalesforceRecord):
     sfdc_lead_last_modified = models.DateTimeField(
         "Salesforce lead SystemModstamp", null=True, blank=True
     )
+    # CreatedDate of the record whose side rules: the contact's once the person is a contact.
+    sfdc_created_at = models.DateTimeField(
+        "created in Salesforce", null=True, blank=True,
+        help_text="Empty until the sync has read the person since this column was added.",
+    )
     master_record_sfdc_id = models.CharField(
         "merged into (Salesforce ID)", max_length=18, blank=True
     )
@@ -180,6 +190,8 @@ class Contact(SalesforceRecord):
                 for column in ("first_name", "last_name", "email", "company")
             ),
             models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
+            # The "created in Salesforce" filter and smart-list rule.
+            models.Index(fields=["sfdc_created_at"], name="contact_sfdc_created_idx"),
             # A lead's own company fields, for the company-level filters and smart lists (only
             # the leads' rows: contacts are found through their account).
             *(

@@ -56,6 +56,7 @@ PERSON_FILTER_FIELDS: dict[str, PersonField] = {
         _own("type", "Type (lead or contact)", path="sfdc_type"),
         _own("lead_status", "Lead status"),
         _own("owner", "Person owner", path="owner__name"),
+        _own("created", "Created in Salesforce", "date", "sfdc_created_at"),
         _own("modified", "Modified in Salesforce", "date", "sfdc_last_modified"),
     )
 }

@@ -41,6 +41,11 @@ PERSON_FIELDS = {
     "Title": "title",
 }
 
+# Dates Salesforce sets on a Lead and a Contact alike: read-only here, never edited locally.
+PERSON_SALESFORCE_DATES = {
+    "CreatedDate": "sfdc_created_at",
+}
+
 # A lead's company, as Salesforce's Lead holds it (a contact's company is its account).
 LEAD_COMPANY_FIELDS = {
     "Company": "company",
@@ -156,6 +161,8 @@ def converter_for(model_field: models.Field) -> Callable[[Any], Any]:
         return clean_int
     if isinstance(model_field, models.BooleanField):
         return clean_bool
+    if isinstance(model_field, models.DateTimeField):
+        return parse_datetime
     if isinstance(model_field, models.DateField):
         return clean_date
     if isinstance(model_field, models.TextField):

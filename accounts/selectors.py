@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import BooleanField, Case, Count, F, Func, Q, QuerySet, When
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from accounts.models import (
@@ -26,6 +27,7 @@ from accounts.person_fields import OPERATORS_BY_KIND, PERSON_FILTER_FIELDS, Oper
 from accounts.salesforce_fields import ACCOUNT_FIELDS, BadRecord, converter_for
 from activities.models import AccountHistory, Activity
 from activities.services import salesforce_value_text
+from marketo_sync.db import distinct_values
 from marketo_sync.fields import concrete_field
 
 
@@ -73,14 +75,10 @@ def account_list_locally_edited() -> QuerySet[Account]:
     )
 
 
-def account_industry_choices() -> list[str]:
-    """Industries in use, read from the accounts table (small) rather than joined contacts."""
-    return list(
-        Account.objects.exclude(industry="")
-        .order_by("industry")
-        .values_list("industry", flat=True)
-        .distinct()
-    )
+def account_field_values(*, field: str) -> list[str]:
+    """Values in use of an indexed account text field, one index probe per value: a filter's
+    choices, read on every page of its list, never a DISTINCT over every account."""
+    return distinct_values(Account, field)
 
 
 def contact_count_for_account(*, account_id: int) -> int:
@@ -369,14 +367,23 @@ def person_account_lookup_allowed(*, lookup: str) -> bool | None:
 
 
 def person_company_values(*, field: str) -> list[str]:
-    """Values in use for a company-level text field, read from the accounts (a small table)."""
-    column = PERSON_FILTER_FIELDS[field].contact_path.removeprefix("account__")
-    return list(
-        Account.objects.exclude(**{column: ""})
-        .order_by(column)
-        .values_list(column, flat=True)
-        .distinct()
+    """Values in use for a company-level text field, read from the accounts' index."""
+    return account_field_values(
+        field=PERSON_FILTER_FIELDS[field].contact_path.removeprefix(ACCOUNT_PREFIX)
     )
+
+
+# A searched People list's order: by name, case-insensitive. No index serves this order, which is
+# the point: PostgreSQL then finds the matches through the search indexes and sorts only them.
+# In the name index's order it walks that index from "A" expecting the matches to be spread
+# evenly, but a name search matches names, so they sit together: a common surname late in the
+# alphabet meant reading most of the table for the first page.
+PERSON_SEARCH_ORDER = (Upper("last_name"), Upper("first_name"))
+
+
+def person_search_used(*, term: str) -> bool:
+    """Whether `person_search` filters anything for this term (blank terms do not)."""
+    return bool(term.split())
 
 
 def person_search(*, people: QuerySet[Contact], term: str) -> QuerySet[Contact]:
@@ -386,9 +393,9 @@ def person_search(*, people: QuerySet[Contact], term: str) -> QuerySet[Contact]:
     name, last name, email or company (a contact's account name, a lead's company). Accounts
     are matched first in their own small table, so a company never costs a join per person.
     """
-    words = term.split()
-    if not words:
+    if not person_search_used(term=term):
         return people
+    words = term.split()
     if "\x00" in term:
         raise InvalidFilter("contains a NUL character")
     if "@" in term:

@@ -47,14 +47,17 @@ def whole_table(queryset: QuerySet) -> bool:
 
 
 def planner_row_estimate(queryset: QuerySet) -> int | None:
-    """PostgreSQL's `pg_class.reltuples` for the table; None when unknown (never analyzed).
+    """PostgreSQL's `pg_class.reltuples` for the table; None on other databases.
 
     A partitioned table (the activity log) has no figure of its own (autovacuum never analyzes
-    it), so its partitions' figures are summed.
+    it), so its partitions' figures are summed. A table never analyzed since it was created or
+    emptied by TRUNCATE (a first full sync, before autovacuum gets to it) has no figure either:
+    the planner's own guess from its size on disk stands in, never a count of every row.
     """
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -65,12 +68,14 @@ def planner_row_estimate(queryset: QuerySet) -> int | None:
             ) ELSE c.reltuples END
             FROM pg_class c WHERE c.oid = to_regclass(%s)
             """,
-            [connection.ops.quote_name(queryset.model._meta.db_table)],
+            [table],
         )
         row = cursor.fetchone()
-    if row is None or row[0] is None or row[0] < 0:
-        return None
-    return int(row[0])
+        if row is not None and row[0] is not None and row[0] >= 0:
+            return int(row[0])
+        cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {table}")  # noqa: S608 - quoted
+        plan = cursor.fetchone()[0]
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def bounded_count(queryset: QuerySet, limit: int) -> int:
@@ -126,3 +131,20 @@ class EstimatedCountPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         return Page(self.object_list[bottom : bottom + self.per_page], number, self)
+
+
+class KeysFirstPaginator(EstimatedCountPaginator):
+    """Reads a page's keys from the sorted matches first, then only those rows with their joins.
+
+    A list whose matches are sorted (rather than read in an index's order) otherwise carries
+    every column of every match, and of its joined rows, through the sort: with 22,000 matches
+    that is most of the page's time. The keys are sorted narrow; the page's rows are then found
+    by primary key, in the same statement.
+    """
+
+    def page(self, number: Any) -> Page:
+        page = super().page(number)
+        assert isinstance(self.object_list, QuerySet) and isinstance(page.object_list, QuerySet)
+        keys = page.object_list.values("pk")  # still sliced and ordered: a LIMIT subquery
+        page.object_list = self.object_list.filter(pk__in=keys)
+        return page

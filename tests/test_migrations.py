@@ -4,6 +4,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
 
 @pytest.mark.django_db(transaction=True)
@@ -28,3 +30,26 @@ def test_marketers_group_ensure_matches_the_migration():
 
     migrated = set(Group.objects.get(name="Marketers").permissions.values_list("pk", flat=True))
     assert set(marketers_group_ensure().permissions.values_list("pk", flat=True)) == migrated
+
+
+@pytest.mark.django_db(transaction=True)
+def test_objects_synced_before_the_filled_fields_are_read_in_full_once_to_fill_the_new_ones():
+    """An upgraded installation: the migration records what its rows hold, so the next cycle
+    reads in full exactly the objects whose mapping grew since (people: CreatedDate)."""
+    from marketo_sync.sync.cycle import choose_mode, unfilled_note
+    from marketo_sync.sync.models import SyncState
+
+    before = [("sync", "0007_change_data_capture_streams")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_state = executor.loader.project_state(before).apps.get_model("sync", "SyncState")
+    for object_name in ("User", "Account", "Lead", "Contact", "Opportunity"):
+        old_state.objects.create(object_name=object_name, last_full_at=timezone.now())
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    modes = {name: choose_mode(name, full=False) for name in
+             SyncState.objects.values_list("object_name", flat=True)}
+    assert modes == {"User": "incremental", "Account": "incremental", "Lead": "full",
+                     "Contact": "full", "Opportunity": "incremental"}
+    assert "CreatedDate" in unfilled_note(SyncState.objects.get(object_name="Contact"))
+    assert "Industry" in unfilled_note(SyncState.objects.get(object_name="Lead"))

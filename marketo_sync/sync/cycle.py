@@ -28,7 +28,7 @@ from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.errors import SalesforceApiLimitReached
 from marketo_sync.sync.engine import SEEN_TABLE, ObjectSync, Page, mark_absent_as_deleted
 from marketo_sync.sync.fence import dead_holder_token, fence_advance, fenced
-from marketo_sync.sync.mapping import OBJECT_ORDER
+from marketo_sync.sync.mapping import MAPPINGS, OBJECT_ORDER
 from marketo_sync.sync.models import SyncRun, SyncState
 from marketo_sync.sync.partitions import read_in_partitions
 from marketo_sync.sync.runs import SyncStopped, run_recorded, run_start
@@ -169,9 +169,22 @@ def fail_dead_runs() -> int:
 
 def choose_mode(object_name: str, full: bool) -> str:
     state = SyncState.objects.filter(object_name=object_name).first()
-    if full or state is None or state.last_full_at is None:
+    if full or state is None or state.last_full_at is None or unfilled_note(state):
         return SyncRun.Mode.FULL
     return SyncRun.Mode.INCREMENTAL
+
+
+def unfilled_note(state: SyncState) -> str:
+    """Why the object is read in full although it was before: fields mapped since, which the
+    rows of records unchanged in Salesforce lack (an upgrade added their columns). Blank if
+    none."""
+    unfilled = MAPPINGS[state.object_name].unfilled_columns(state.filled_fields)
+    if not unfilled:
+        return ""
+    return (
+        f"read in full to fill newly synced fields on the records stored before: "
+        f"{', '.join(sorted(unfilled))}"
+    )
 
 
 def sync_cycle(
@@ -269,6 +282,10 @@ def sync_object(
     run = run_start(object_name=object_name, mode=mode, generation=generation)
     track_seen = mode == SyncRun.Mode.FULL and sfdc_ids is None
     sync = ObjectSync(client, object_name, run, track_seen=track_seen)
+    if track_seen and (note := unfilled_note(sync.state)):
+        logger.info("%s: %s", object_name, note, extra={"run_id": run.pk})
+        run.note = note
+        SyncRun.objects.filter(pk=run.pk).update(note=note)
     after_page = (lambda done: progress(object_name, done, run.backlog)) if progress else None
     with run_recorded(run) as recording:
         recording.charge(client)
@@ -288,7 +305,9 @@ def sync_object(
             record_unknown_accounts(run)
     with fenced(generation):
         if run.status == SyncRun.Status.SUCCESS and mode == SyncRun.Mode.FULL and sfdc_ids is None:
-            SyncState.objects.filter(object_name=object_name).update(last_full_at=run.started_at)
+            SyncState.objects.filter(object_name=object_name).update(
+                last_full_at=run.started_at, filled_fields=sorted(sync.mapping.columns)
+            )
         if run.backlog is not None and sfdc_ids is None:
             SyncState.objects.filter(object_name=object_name).update(backlog=run.backlog)
     return run

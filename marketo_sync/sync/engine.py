@@ -145,6 +145,9 @@ class ObjectSync:
         self.mapping: ObjectMapping = MAPPINGS[object_name]
         self.run = run
         self.state, _ = SyncState.objects.get_or_create(object_name=object_name)
+        # Columns mapped since the stored rows were written: every read fills them on the rows
+        # of unchanged records, until a complete full read has filled them all.
+        self.unfilled = tuple(self.mapping.unfilled_columns(self.state.filled_fields).values())
         self.track_seen = track_seen
         self.id_range = id_range
         # (SystemModstamp, Id) of the last record applied from an ordered stream in this run,
@@ -385,7 +388,9 @@ class ObjectSync:
             if self.track_seen:
                 self.remember_seen(page.records)
             self.quarantine(page.bad, outcome)
-            written = writer_for(self.mapping, self.run.pk).write(page.rows, outcome)
+            written = writer_for(self.mapping, self.run.pk, self.unfilled).write(
+                page.rows, outcome
+            )
             self.quarantine(written.bad, outcome)
             sync_errors_resolve(object_name=self.mapping.object_name, sfdc_ids=written.fine)
             crashpoint("after_upsert_before_commit")

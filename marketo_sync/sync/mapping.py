@@ -14,6 +14,7 @@ from accounts.salesforce_fields import (
     ACCOUNT_FIELDS,
     LEAD_COMPANY_FIELDS,
     PERSON_FIELDS,
+    PERSON_SALESFORCE_DATES,
     BadRecord,
     clean_text,
     converter_for,
@@ -89,6 +90,19 @@ class ObjectMapping:
                     raise BadRecord(f"{name} {exc}") from None
         return values
 
+    def unfilled_columns(self, filled_fields: list[str]) -> dict[str, str]:
+        """Mapped fields (→ columns) that rows stored by the last complete full read lack.
+
+        Empty when no full read has recorded what it filled yet (nothing was stored then, or the
+        first full read is still under way and writes every record it reads).
+        """
+        if not filled_fields:
+            return {}
+        return {
+            sf_name: column for sf_name, column in self.columns.items()
+            if sf_name not in filled_fields
+        }
+
     def synced_values(self, record: dict) -> dict[str, Any]:
         """What Salesforce sent for every non-system field (Account.sfdc_values)."""
         return {
@@ -125,7 +139,10 @@ MAPPINGS: dict[str, ObjectMapping] = {
         Contact,
         key="sfdc_lead_id",
         modstamp_field="sfdc_lead_last_modified",
-        columns={**PERSON_FIELDS, **LEAD_COMPANY_FIELDS, "Status": "lead_status"},
+        columns={
+            **PERSON_FIELDS, **PERSON_SALESFORCE_DATES, **LEAD_COMPANY_FIELDS,
+            "Status": "lead_status",
+        },
         required=("LastName",),
         merges=True,
         derived=frozenset({"Name"}),
@@ -136,7 +153,7 @@ MAPPINGS: dict[str, ObjectMapping] = {
         Contact,
         key="sfdc_id",
         modstamp_field="sfdc_last_modified",
-        columns=dict(PERSON_FIELDS),
+        columns={**PERSON_FIELDS, **PERSON_SALESFORCE_DATES},
         required=("LastName",),
         merges=True,
         derived=frozenset({"Name"}),

@@ -31,6 +31,11 @@ class SyncState(models.Model):
     backlog = models.IntegerField(
         null=True, blank=True, help_text="totalSize of the last incremental query."
     )
+    filled_fields = models.JSONField(
+        "fields filled on every row", default=list, blank=True,
+        help_text="The mapped Salesforce fields as of the last complete full read: every stored "
+        "row has their columns. A field mapped since is filled by a full read (see the cycle).",
+    )
     paused = models.BooleanField(default=False)
     paused_reason = models.CharField(max_length=255, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
@@ -86,6 +91,9 @@ class SyncRun(models.Model):
     api_limit = models.PositiveIntegerField(null=True, blank=True)
     backlog = models.IntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    note = models.CharField(
+        max_length=255, blank=True, help_text="Why this run did what it did, when not routine."
+    )
     watermark_modstamp = models.DateTimeField(null=True, blank=True)
     watermark_id = models.CharField(max_length=18, blank=True)
     job_id = models.CharField(max_length=64, blank=True)

@@ -16,7 +16,12 @@ from django.db import connection, models
 from django.utils import timezone
 
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
-from accounts.salesforce_fields import LEAD_COMPANY_FIELDS, BadRecord, clean_id
+from accounts.salesforce_fields import (
+    LEAD_COMPANY_FIELDS,
+    PERSON_SALESFORCE_DATES,
+    BadRecord,
+    clean_id,
+)
 from accounts.services import person_absorb
 from activities.models import Activity
 from activities.services import FieldChange, account_changes_log
@@ -100,6 +105,32 @@ def upsert(
         )
 
 
+def fill_columns(
+    model: type[models.Model], key: str, rows: list[dict[str, Any]], columns: list[str]
+) -> None:
+    """Set only these columns of existing rows found by their `key`, in one statement."""
+    if not rows:
+        return
+    fields = [model._meta.get_field(name) for name in (key, *columns)]
+    arrays = [[row[name] for row in rows] for name in (key, *columns)]
+    casts = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    names = [quoted_column(field) for field in fields]
+    assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quoted_table(model)} AS t SET {assignments} "  # noqa: S608 - metadata
+            f"FROM unnest({casts}) AS v({', '.join(names)}) WHERE t.{names[0]} = v.{names[0]}",
+            arrays,
+        )
+
+
+def unfilled_values(row: PreparedRow, current: Mapping[str, Any], columns: list[str]) -> dict:
+    """The values of newly mapped columns that a stored row lacks, if Salesforce's differ."""
+    if row.error or all(current[column] == row.values[column] for column in columns):
+        return {}
+    return {column: row.values[column] for column in columns}
+
+
 def lookup_ids(rows: list[PreparedRow], field_name: str, model: type[models.Model]) -> dict:
     """Local pk by Salesforce id for one lookup field of the page (one query)."""
     ids = set()
@@ -158,13 +189,18 @@ class RecordWriter:
     """Upsert by Salesforce id: what every object kind shares (Users need nothing more).
 
     Subclasses add their kind's columns through the hooks `existing_columns`, `load_lookups`,
-    `fill_values`, `keep_unchanged`, `track_update` and `after_upsert`.
+    `fill_values`, `keep_unchanged`, `track_update` and `after_upsert`. `unfilled` names the
+    columns mapped since the rows were stored: an unchanged record fills those, and only those
+    (they hold no local edits).
     """
 
-    def __init__(self, mapping: ObjectMapping, run_id: int | None) -> None:
+    def __init__(
+        self, mapping: ObjectMapping, run_id: int | None, unfilled: tuple[str, ...] = ()
+    ) -> None:
         self.mapping = mapping
         self.model = mapping.model
         self.run_id = run_id
+        self.unfilled = list(unfilled)
         self.owners: dict[str, int] = {}
         # Applied or unchanged, yet still quarantined (e.g. a contact waiting for its account).
         self.held_back: set[str] = set()
@@ -219,6 +255,7 @@ class RecordWriter:
         now = timezone.now()
         fine: list[str] = []
         to_write: list[dict[str, Any]] = []
+        to_fill: list[dict[str, Any]] = []
         merged: list[tuple[str, str]] = []
         for row in rows:
             current = existing.get(row.sfdc_id)
@@ -229,6 +266,8 @@ class RecordWriter:
                 if current and stored and row.modstamp <= stored:
                     fine.append(row.sfdc_id)
                     self.keep_unchanged(row, current)
+                    if fill := unfilled_values(row, current, self.unfilled):
+                        to_fill.append({mapping.key: row.sfdc_id, **fill})
                     if deleted and master:
                         merged.append((row.sfdc_id, master))  # idempotent: nothing left to move
                     continue
@@ -263,6 +302,7 @@ class RecordWriter:
                 self.model, mapping.key, to_write,
                 [name for name in to_write[0] if name != mapping.key],
             )
+        fill_columns(self.model, mapping.key, to_fill, self.unfilled)
         self.after_upsert(to_write, outcome)
         self.apply_merges(merged)
         return WriteResult(
@@ -298,8 +338,10 @@ class RecordWriter:
 class AccountWriter(RecordWriter):
     """Accounts: a Salesforce update overwrites local edits and logs Change Data Value."""
 
-    def __init__(self, mapping: ObjectMapping, run_id: int | None) -> None:
-        super().__init__(mapping, run_id)
+    def __init__(
+        self, mapping: ObjectMapping, run_id: int | None, unfilled: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(mapping, run_id, unfilled)
         self.changes_by_account: dict[int, list[FieldChange]] = {}
         self.deletions_by_account: dict[int, list[FieldChange]] = {}
         self.modstamps: dict[int, datetime] = {}
@@ -371,8 +413,10 @@ class AccountWriter(RecordWriter):
 class AccountChildWriter(RecordWriter):
     """Records that belong to an account (contacts, opportunities): its row and Salesforce id."""
 
-    def __init__(self, mapping: ObjectMapping, run_id: int | None) -> None:
-        super().__init__(mapping, run_id)
+    def __init__(
+        self, mapping: ObjectMapping, run_id: int | None, unfilled: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(mapping, run_id, unfilled)
         self.accounts: dict[str, int] = {}
 
     def existing_columns(self) -> list[str]:
@@ -411,8 +455,10 @@ class ContactWriter(AccountChildWriter):
 class OpportunityWriter(AccountChildWriter):
     """Opportunities also point at the contact a conversion created them for."""
 
-    def __init__(self, mapping: ObjectMapping, run_id: int | None) -> None:
-        super().__init__(mapping, run_id)
+    def __init__(
+        self, mapping: ObjectMapping, run_id: int | None, unfilled: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(mapping, run_id, unfilled)
         self.contacts: dict[str, int] = {}
 
     def load_lookups(self, rows: list[PreparedRow]) -> None:
@@ -425,7 +471,8 @@ class OpportunityWriter(AccountChildWriter):
 
 
 LEAD_UPSERT_FIELDS = (
-    "first_name", "last_name", "email", "phone", "title", *LEAD_COMPANY_FIELDS.values(),
+    "first_name", "last_name", "email", "phone", "title", *PERSON_SALESFORCE_DATES.values(),
+    *LEAD_COMPANY_FIELDS.values(),
     "lead_status", "custom_fields", "sfdc_lead_last_modified", "owner", "synced_at", "is_deleted",
     "master_record_sfdc_id",
 )
@@ -443,11 +490,16 @@ class LeadWriter:
     """Leads are people: a converted lead keeps its row, which gains the contact id.
 
     A lead converted into a contact that another person row already holds (several leads merged
-    into one contact) is marked merged into that contact, and its history moves there.
+    into one contact) is marked merged into that contact, and its history moves there. An
+    unchanged lead fills the `unfilled` columns of a person that is still a lead (a contact's
+    are the contact's to fill).
     """
 
-    def __init__(self, mapping: ObjectMapping, run_id: int | None) -> None:
+    def __init__(
+        self, mapping: ObjectMapping, run_id: int | None, unfilled: tuple[str, ...] = ()
+    ) -> None:
         self.mapping = mapping
+        self.unfilled = list(unfilled)
 
     def write(self, rows: list[PreparedRow], outcome: PageOutcome) -> WriteResult:
         by_lead = {
@@ -455,13 +507,14 @@ class LeadWriter:
             for p in Contact.objects.select_for_update()
             .filter(sfdc_lead_id__any_of=[r.sfdc_id for r in rows])
             .values("pk", "sfdc_lead_id", "sfdc_id", "sfdc_type", "sfdc_lead_last_modified",
-                    "is_deleted", "master_record_sfdc_id")
+                    "is_deleted", "master_record_sfdc_id", *self.unfilled)
         }
         owners = lookup_ids(rows, "OwnerId", SalesforceUser)
         now = timezone.now()
         bad: dict[str, str] = {}
         ok: list[str] = []
         upserts: list[dict[str, Any]] = []
+        to_fill: list[dict[str, Any]] = []
         touched: list[Contact] = []
         conversions: list[Conversion] = []
         merged: list[tuple[str, str]] = []
@@ -471,8 +524,12 @@ class LeadWriter:
                 master = clean_id(row.record.get("MasterRecordId"))
                 deleted = bool(row.record.get("IsDeleted"))
                 stored = current and current["sfdc_lead_last_modified"]
-                if stored and row.modstamp <= stored:
+                if current and stored and row.modstamp <= stored:
                     ok.append(row.sfdc_id)
+                    if current["sfdc_type"] == Contact.SfdcType.LEAD and (
+                        fill := unfilled_values(row, current, self.unfilled)
+                    ):
+                        to_fill.append({"sfdc_lead_id": row.sfdc_id, **fill})
                     if deleted and master:
                         merged.append((row.sfdc_id, master))
                     continue
@@ -510,6 +567,7 @@ class LeadWriter:
                     merged.append((row.sfdc_id, master))
         into_contacts = self.link_conversions(conversions, upserts, touched)
         upsert(Contact, "sfdc_lead_id", upserts, list(LEAD_UPSERT_FIELDS))
+        fill_columns(Contact, "sfdc_lead_id", to_fill, self.unfilled)
         if touched:
             Contact.objects.bulk_update(
                 touched, ["sfdc_lead_last_modified", "is_deleted", "master_record_sfdc_id"]
@@ -621,6 +679,9 @@ WRITERS: dict[str, type[RecordWriter] | type[LeadWriter]] = {
 }
 
 
-def writer_for(mapping: ObjectMapping, run_id: int | None) -> PageWriter:
-    """The writer of the mapping's object kind, for one page of one run."""
-    return WRITERS[mapping.kind](mapping, run_id)
+def writer_for(
+    mapping: ObjectMapping, run_id: int | None, unfilled: tuple[str, ...] = ()
+) -> PageWriter:
+    """The writer of the mapping's object kind, for one page of one run; `unfilled`: the
+    columns mapped since the stored rows were written."""
+    return WRITERS[mapping.kind](mapping, run_id, unfilled)

@@ -50,6 +50,21 @@ def test_contact_page_shows_the_shared_account_and_the_warnings(marketer_client,
     assert "add_id_account" not in text and "/admin/accounts/account/add/" not in text
 
 
+def test_contact_page_shows_when_salesforce_created_the_person_read_only(
+    marketer_client, account
+):
+    contact = account.contacts.first()
+    Contact.objects.filter(pk=contact.pk).update(
+        sfdc_created_at=datetime(2024, 5, 17, 8, 0, tzinfo=UTC)
+    )
+    text = marketer_client.get(contact_url(contact)).content.decode()
+    assert "Created in Salesforce:" in text and "May 17, 2024" in text
+    assert 'name="sfdc_created_at"' not in text
+    marketer_client.post(contact_url(contact), contact_form(contact, sfdc_created_at="2020-01-01"))
+    contact.refresh_from_db()
+    assert contact.sfdc_created_at == datetime(2024, 5, 17, 8, 0, tzinfo=UTC)
+
+
 def test_editing_the_account_from_a_contact_changes_it_for_every_contact(
     marketer_client, marketer, account
 ):

@@ -1,6 +1,8 @@
 """The People list's filters through the admin: contacts by their account, leads by their own
 company fields, shareable URLs, and bad values answered as invalid filters (never a 500)."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.urls import reverse
 
@@ -27,7 +29,8 @@ def people():
     )
     rows = {
         "ana": Contact(first_name="Ana", last_name="Adeyemi", email="ana@bank.example",
-                       sfdc_type="contact", sfdc_id=sfdc_id("0039000000B98d1"), account=bank),
+                       sfdc_type="contact", sfdc_id=sfdc_id("0039000000B98d1"), account=bank,
+                       sfdc_created_at=datetime(2026, 1, 10, 9, 30, tzinfo=UTC)),
         "ben": Contact(first_name="Ben", last_name="Baker", email="ben@shop.example",
                        sfdc_type="contact", sfdc_id=sfdc_id("0039000000B98d2"), account=shop),
         # a lead of a bank in India: its own company fields
@@ -35,7 +38,8 @@ def people():
                        sfdc_lead_id=sfdc_id("00Q9000000B98d3"), company="Delhi Credit",
                        industry="Banking", country="India", state="DL", city="New Delhi",
                        number_of_employees=1500, annual_revenue=50_000_000,
-                       lead_status="Working - Contacted"),
+                       lead_status="Working - Contacted",
+                       sfdc_created_at=datetime(2026, 3, 5, 23, 0, tzinfo=UTC)),
         # a lead whose own fields say Retail although its name sounds like the bank's
         "leo": Contact(first_name="Leo", last_name="Lind", sfdc_type="lead",
                        sfdc_lead_id=sfdc_id("00Q9000000B98d4"), company="Mumbai Bank Shop",
@@ -106,6 +110,9 @@ def test_account_owner_lookup(marketer_client, people):
         ("?has_email=no", {"Lea", "Leo", "Ned"}),
         ("?lead_status=Working - Contacted", {"Lea"}),
         ("?sfdc_type__exact=contact", {"Ana", "Ben", "Ned"}),
+        ("?sfdc_created_at__gte=2026-03-01&sfdc_created_at__lt=2026-04-01", {"Lea"}),
+        ("?sfdc_created_at__gte=2026-01-01", {"Ana", "Lea"}),
+        ("?sfdc_created_at__isnull=True", {"Ben", "Leo", "Ned"}),
     ],
 )
 def test_person_filters(marketer_client, people, query, expected):
@@ -119,6 +126,8 @@ def test_person_filters(marketer_client, people, query, expected):
         "?revenue_max=1e999",
         "?account__number_of_employees__lte=abc",
         "?account__annual_revenue__gte=abc",
+        "?sfdc_created_at__gte=yesterday",
+        "?sfdc_created_at__lt=2026-13-45",
     ],
 )
 def test_bad_values_are_invalid_filters_not_server_errors(marketer_client, people, query):
@@ -144,3 +153,10 @@ def test_the_list_shows_company_and_industry_for_contacts_and_leads(marketer_cli
     assert "column-company_name" in text and "column-company_industry" in text
     for company in ("Mumbai Bank", "Berlin Shop", "Delhi Credit", "Mumbai Bank Shop"):
         assert f">{company}<" in text
+
+
+def test_the_created_in_salesforce_filter_offers_its_periods(marketer_client, people):
+    response = marketer_client.get(PEOPLE)
+    content = response.content.decode()
+    assert "By created in Salesforce" in content
+    assert "sfdc_created_at__gte=" in content and "sfdc_created_at__isnull=True" in content

@@ -84,3 +84,24 @@ def test_the_search_query_is_one_statement_plus_the_accounts_lookup(marketer_cli
 def test_the_accounts_list_keeps_its_substring_search(marketer_client, people):
     response = marketer_client.get(reverse("admin:accounts_account_changelist"), {"q": "nana"})
     assert [a.name for a in response.context["cl"].result_list] == ["Banana Adeyemi Ltd"]
+
+
+def test_search_results_are_in_case_insensitive_name_order_page_after_page(marketer_client):
+    surnames = ["de Vries", "Dawson", "Evans", "van Dijk", "Adams", "zhang", "Young"]
+    Contact.objects.bulk_create(
+        Contact(first_name=("ana" if i % 2 else "Bo") + f" {i % 3}",
+                last_name=surnames[i % len(surnames)], sfdc_type="lead",
+                sfdc_lead_id=sfdc_id(f"00Q9000000A{i:04d}"), company="Acme Corp")
+        for i in range(120)
+    )
+    expected = sorted(
+        Contact.objects.all(),
+        key=lambda p: (p.last_name.upper(), p.first_name.upper(), -p.pk),
+    )
+    shown = []
+    for page in (1, 2, 3):
+        response = marketer_client.get(PEOPLE, {"q": "acme", "p": page})
+        assert response.status_code == 200
+        assert response.context["cl"].result_count == 120
+        shown += [person.pk for person in response.context["cl"].result_list]
+    assert shown == [person.pk for person in expected]

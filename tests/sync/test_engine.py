@@ -3,6 +3,8 @@
 import pytest
 
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
+from accounts.salesforce_fields import parse_datetime
+from accounts.services import contact_apply_local_edit
 from activities.models import Activity
 from marketo_sync.sandbox.schema import ACCOUNT_TYPES, INDUSTRIES
 from marketo_sync.sync.cycle import sync_cycle
@@ -59,6 +61,68 @@ def test_a_leads_company_fields_are_synced_into_the_persons_columns(sandbox):
     cycle()
     lead.refresh_from_db()
     assert (lead.number_of_employees, lead.country) == (1200, "India")
+
+
+def test_a_persons_created_date_comes_from_its_salesforce_record(sandbox):
+    cycle()
+    for person, object_name, sfdc_id in (
+        (lead := Contact.objects.filter(sfdc_type="lead").first(), "Lead", lead.sfdc_lead_id),
+        (contact := Contact.objects.filter(sfdc_type="contact").first(), "Contact",
+         contact.sfdc_id),
+    ):
+        created = sandbox.control.get(object_name, sfdc_id)["CreatedDate"]
+        assert person.sfdc_created_at == parse_datetime(created)
+        assert "CreatedDate" not in person.custom_fields
+
+
+def people_as_before_created_dates_were_synced(admin_user) -> Contact:
+    """The state of an installation synced before `sfdc_created_at` and the leads' company
+    columns existed: those columns empty, the objects' last full reads recorded without them;
+    and one person edited locally."""
+    Contact.objects.update(sfdc_created_at=None)
+    Contact.objects.filter(sfdc_type="lead").update(
+        industry="", number_of_employees=None, annual_revenue=None, city="", state="", country=""
+    )
+    SyncState.objects.filter(object_name="Contact").update(
+        filled_fields=["Email", "FirstName", "LastName", "Phone", "Title"]
+    )
+    SyncState.objects.filter(object_name="Lead").update(
+        filled_fields=["Company", "Email", "FirstName", "LastName", "Phone", "Status", "Title"]
+    )
+    edited = Contact.objects.filter(sfdc_type="contact").first()
+    contact_apply_local_edit(contact=edited, changes={"title": "Local title"}, user=admin_user)
+    return edited
+
+
+def test_fields_mapped_since_the_last_full_read_are_filled_by_the_next_cycle(sandbox,
+                                                                             admin_user):
+    cycle()
+    converted = Contact.objects.filter(sfdc_type="contact").exclude(sfdc_lead_id=None).get()
+    edited = people_as_before_created_dates_were_synced(admin_user)
+    run = cycle()
+    runs = {r.object_name: r for r in SyncRun.objects.filter(started_at__gte=run.started_at)}
+    for object_name in ("Contact", "Lead"):
+        assert runs[object_name].mode == "full"
+        assert "CreatedDate" in runs[object_name].note
+        assert runs[object_name].updated == 0  # no record changed in Salesforce
+        assert "CreatedDate" in SyncState.objects.get(object_name=object_name).filled_fields
+    assert runs["Account"].mode == "incremental" and runs["Account"].note == ""
+    assert not Contact.objects.filter(sfdc_created_at=None).exists()
+    lead = Contact.objects.filter(sfdc_type="lead").order_by("sfdc_lead_id").first()
+    remote = sandbox.control.get("Lead", lead.sfdc_lead_id)
+    assert (lead.industry, lead.number_of_employees, lead.annual_revenue, lead.country) == (
+        remote["Industry"], remote["NumberOfEmployees"], remote["AnnualRevenue"],
+        remote["Country"])
+    edited.refresh_from_db()
+    assert edited.title == "Local title" and edited.locally_edited_at is not None
+    assert edited.sfdc_created_at == parse_datetime(
+        sandbox.control.get("Contact", edited.sfdc_id)["CreatedDate"])
+    converted.refresh_from_db()  # the contact side rules a converted lead's person
+    contact_created = sandbox.control.get("Contact", converted.sfdc_id)["CreatedDate"]
+    assert contact_created != sandbox.control.get("Lead", converted.sfdc_lead_id)["CreatedDate"]
+    assert converted.sfdc_created_at == parse_datetime(contact_created)
+    assert {r.mode for r in SyncRun.objects.filter(started_at__gte=cycle().started_at)} == {
+        "incremental"}
 
 
 def test_sync_is_idempotent(sandbox):
