@@ -6,13 +6,14 @@ number of statements. Only a record whose SystemModstamp is newer than the store
 local data: re-reads of unchanged records leave local edits alone.
 """
 
+import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
@@ -62,41 +63,74 @@ class PreparedRow:
         return self.values
 
 
+# COPY's text format: these four characters are the ones it reads as escapes or separators.
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+COPY_NULL = "\\N"
+
+
+def copy_formatter(column: models.Field) -> Callable[[Any], str]:
+    """How one column's converted values are written as COPY text (None is `\\N`)."""
+    if isinstance(column, models.JSONField):
+        encoder = column.encoder
+        return lambda v: COPY_NULL if v is None else json.dumps(v, cls=encoder).translate(
+            COPY_ESCAPES
+        )
+    if isinstance(column, models.BooleanField):
+        return lambda v: COPY_NULL if v is None else ("t" if v else "f")
+    if isinstance(column, models.DateField):  # dates and datetimes
+        return lambda v: COPY_NULL if v is None else v.isoformat()
+    return lambda v: COPY_NULL if v is None else str(v).translate(COPY_ESCAPES)
+
+
+def copy_text(fields: list[models.Field], rows: list[dict[str, Any]]) -> io.StringIO:
+    """The rows as COPY text; columns a row does not name get the field's default."""
+    columns = []
+    for column in fields:
+        default = column.get_default()
+        columns.append((column.attname, column.name, default, copy_formatter(column)))
+    lines = []
+    for row in rows:
+        values = []
+        for attname, name, default, formatted in columns:
+            value = row[attname] if attname in row else row.get(name, default)
+            values.append(formatted(value))
+        lines.append("\t".join(values))
+    lines.append("")
+    return io.StringIO("\n".join(lines))
+
+
 def upsert(
     model: type[models.Model], key: str, rows: list[dict[str, Any]], update_fields: list[str]
 ) -> None:
-    """Insert or update a page of rows by their unique `key` in one statement.
+    """Insert or update a page of rows by their unique `key`: COPY into a staging table, then
+    one `INSERT … SELECT … ON CONFLICT (key) DO UPDATE`.
 
-    `INSERT … SELECT FROM unnest(one typed array per column) ON CONFLICT (key) DO UPDATE`: no
-    model instances, no per-value preparation (the values are already converted and checked by
-    the mapping). Django's bulk_create builds and prepares one instance per row, which made it
-    the slowest step of a full sync. Columns a row does not name get the field's default.
+    No model instances and no per-value SQL: the values are already converted and checked by
+    the mapping. COPY's text is parsed in one pass; the same page bound as one SQL array per
+    column made PostgreSQL parse tens of thousands of literals, twice the time of the write
+    itself. The staging table lives until the transaction ends, and is emptied by the write.
     """
     if not rows:
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    arrays: list[list[Any]] = []
-    for column in fields:
-        default = column.get_default()
-        values = [row.get(column.attname, row.get(column.name, default)) for row in rows]
-        if isinstance(column, models.JSONField):
-            values = [None if v is None else json.dumps(v, cls=column.encoder) for v in values]
-        arrays.append(values)
     columns = ", ".join(quoted_column(f) for f in fields)
-    casts = ", ".join(
-        "%s::jsonb[]" if isinstance(f, models.JSONField) else f"%s::{f.db_type(connection)}[]"
-        for f in fields
-    )
     updates = ", ".join(
         f"{column} = EXCLUDED.{column}"
         for column in (quoted_column(model._meta.get_field(name)) for name in update_fields)
     )
     key_column = quoted_column(model._meta.get_field(key))
-    with connection.cursor() as cursor:
+    table = quoted_table(model)
+    staging = connection.ops.quote_name(f"staging_{model._meta.db_table}")
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quoted_table(model)} ({columns}) "  # noqa: S608 - model metadata
-            f"SELECT * FROM unnest({casts}) ON CONFLICT ({key_column}) DO UPDATE SET {updates}",
-            arrays,
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "  # noqa: S608
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        cursor.copy_expert(f"COPY {staging} ({columns}) FROM STDIN", copy_text(fields, rows))
+        cursor.execute(
+            f"WITH page AS (DELETE FROM {staging} RETURNING *) "  # noqa: S608 - model metadata
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM page "
+            f"ON CONFLICT ({key_column}) DO UPDATE SET {updates}"
         )
 
 
