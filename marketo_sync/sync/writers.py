@@ -6,9 +6,11 @@ number of statements. Only a record whose SystemModstamp is newer than the store
 local data: re-reads of unchanged records leave local edits alone.
 """
 
+import csv
 import io
 import json
-from collections.abc import Callable, Mapping
+import operator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -63,40 +65,36 @@ class PreparedRow:
         return self.values
 
 
-# COPY's text format: these four characters are the ones it reads as escapes or separators.
-COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-COPY_NULL = "\\N"
+def copy_csv(fields: list[models.Field], rows: list[dict[str, Any]]) -> io.StringIO:
+    """The rows as COPY's CSV, quoted by the csv module (C, not a Python call per value).
 
-
-def copy_formatter(column: models.Field) -> Callable[[Any], str]:
-    """How one column's converted values are written as COPY text (None is `\\N`)."""
-    if isinstance(column, models.JSONField):
-        encoder = column.encoder
-        return lambda v: COPY_NULL if v is None else json.dumps(v, cls=encoder).translate(
-            COPY_ESCAPES
-        )
-    if isinstance(column, models.BooleanField):
-        return lambda v: COPY_NULL if v is None else ("t" if v else "f")
-    if isinstance(column, models.DateField):  # dates and datetimes
-        return lambda v: COPY_NULL if v is None else v.isoformat()
-    return lambda v: COPY_NULL if v is None else str(v).translate(COPY_ESCAPES)
-
-
-def copy_text(fields: list[models.Field], rows: list[dict[str, Any]]) -> io.StringIO:
-    """The rows as COPY text; columns a row does not name get the field's default."""
-    columns = []
-    for column in fields:
-        default = column.get_default()
-        columns.append((column.attname, column.name, default, copy_formatter(column)))
-    lines = []
+    An empty unquoted value is NULL to COPY, so None is written as one; text columns that
+    cannot be NULL read it back as '' (`not_null_text`). Columns a row does not name get the
+    field's default; a row may name a relation by the field (`owner`) or its column
+    (`owner_id`).
+    """
+    attnames = [f.attname for f in fields]
+    known = set(attnames)
+    defaults = {f.attname: f.get_default() for f in fields}
+    renames = {f.name: f.attname for f in fields if f.name != f.attname}
+    as_json = [(i, f.encoder) for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    pick = operator.itemgetter(*attnames)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
     for row in rows:
-        values = []
-        for attname, name, default, formatted in columns:
-            value = row[attname] if attname in row else row.get(name, default)
-            values.append(formatted(value))
-        lines.append("\t".join(values))
-    lines.append("")
-    return io.StringIO("\n".join(lines))
+        if not row.keys() <= known:
+            row = {renames.get(name, name): value for name, value in row.items()}
+        values = list(pick({**defaults, **row}))
+        for index, encoder in as_json:
+            if values[index] is not None:
+                values[index] = json.dumps(values[index], cls=encoder)
+        writer.writerow(values)
+    buffer.seek(0)
+    return buffer
+
+
+def not_null_text(fields: list[models.Field]) -> list[models.Field]:
+    return [f for f in fields if not f.null and isinstance(f, models.CharField | models.TextField)]
 
 
 def upsert(
@@ -106,7 +104,7 @@ def upsert(
     one `INSERT … SELECT … ON CONFLICT (key) DO UPDATE`.
 
     No model instances and no per-value SQL: the values are already converted and checked by
-    the mapping. COPY's text is parsed in one pass; the same page bound as one SQL array per
+    the mapping. COPY's CSV is parsed in one pass; the same page bound as one SQL array per
     column made PostgreSQL parse tens of thousands of literals, twice the time of the write
     itself. The staging table lives until the transaction ends, and is emptied by the write.
     """
@@ -126,7 +124,10 @@ def upsert(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "  # noqa: S608
             f"SELECT {columns} FROM {table} WITH NO DATA"
         )
-        cursor.copy_expert(f"COPY {staging} ({columns}) FROM STDIN", copy_text(fields, rows))
+        text = ", ".join(quoted_column(f) for f in not_null_text(fields))
+        options = f"FORMAT csv, FORCE_NOT_NULL ({text})" if text else "FORMAT csv"
+        cursor.copy_expert(f"COPY {staging} ({columns}) FROM STDIN WITH ({options})",
+                           copy_csv(fields, rows))
         cursor.execute(
             f"WITH page AS (DELETE FROM {staging} RETURNING *) "  # noqa: S608 - model metadata
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM page "
