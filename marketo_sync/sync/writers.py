@@ -179,10 +179,13 @@ def children_follow_accounts(*, only_unlinked: bool, account_field: str, ids: li
 @dataclass
 class WriteResult:
     """What a writer made of its page: the ids that are fine (applied, or unchanged and already
-    stored) and the records to quarantine (id → why). The engine records both."""
+    stored), the records to quarantine (id → why), and the ids whose rows it wrote with the
+    run's stamp (`synced_by_run`). The engine records the first two; a full read notes the ids
+    it saw that are not stamped."""
 
     fine: list[str]
     bad: dict[str, str]
+    stamped: set[str] = field(default_factory=set)
 
 
 class PageWriter(Protocol):
@@ -274,6 +277,7 @@ class RecordWriter:
                         mapping.modstamp_field: row.modstamp,
                         "is_deleted": deleted,
                         "synced_at": now,
+                        "synced_by_run": self.run_id,
                     }
                 )
                 self.fill_values(row, values)
@@ -304,6 +308,7 @@ class RecordWriter:
             fine=[sfdc_id for sfdc_id in fine if sfdc_id not in self.bad
                   and sfdc_id not in self.held_back],
             bad=self.bad,
+            stamped={values[mapping.key] for values in to_write},
         )
 
     def apply_merges(self, merged: list[tuple[str, str]]) -> None:
@@ -462,7 +467,7 @@ class OpportunityWriter(AccountChildWriter):
 LEAD_UPSERT_FIELDS = (
     "first_name", "last_name", "email", "phone", "title", *LEAD_COMPANY_FIELDS.values(),
     "lead_status", "custom_fields", "sfdc_lead_last_modified", "owner", "synced_at", "is_deleted",
-    "master_record_sfdc_id",
+    "master_record_sfdc_id", "synced_by_run",
 )
 
 
@@ -483,6 +488,7 @@ class LeadWriter:
 
     def __init__(self, mapping: ObjectMapping, run_id: int | None) -> None:
         self.mapping = mapping
+        self.run_id = run_id
 
     def write(self, rows: list[PreparedRow], outcome: PageOutcome) -> WriteResult:
         by_lead = {
@@ -526,6 +532,7 @@ class LeadWriter:
                 sfdc_lead_last_modified=row.modstamp,
                 owner_id=owners.get(clean_id(row.record.get("OwnerId"))),
                 synced_at=now,
+                synced_by_run=self.run_id,
                 is_deleted=deleted,
                 master_record_sfdc_id=master,
             )
@@ -551,7 +558,7 @@ class LeadWriter:
             )
         self.merge_leads(merged)
         self.merge_into_contacts(into_contacts)
-        return WriteResult(fine=ok, bad=bad)
+        return WriteResult(fine=ok, bad=bad, stamped={row["sfdc_lead_id"] for row in upserts})
 
     @staticmethod
     def touch(
