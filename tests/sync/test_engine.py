@@ -8,7 +8,7 @@ from activities.models import Activity
 from marketo_sync.sandbox.schema import ACCOUNT_TYPES, INDUSTRIES
 from marketo_sync.sync import cycle as cycle_module
 from marketo_sync.sync.cycle import sync_cycle
-from marketo_sync.sync.engine import SEEN_TABLE
+from marketo_sync.sync.engine import SEEN_TABLE, mark_absent_as_deleted
 from marketo_sync.sync.models import SyncError, SyncRun, SyncState
 from marketo_sync.sync.selectors import picklist_values, salesforce_field_labels
 from tests.fixtures.sandbox import sandbox_login
@@ -173,15 +173,13 @@ def test_a_full_sync_notes_only_the_ids_it_did_not_write(sandbox, monkeypatch):
     sandbox.control.update("Account", changed.sfdc_id, {"Name": "Renamed Ltd"})
     sandbox.control.purge("Account", purged.sfdc_id)
     noted: dict[str, set[str]] = {}
-    mark_absent = cycle_module.mark_absent_as_deleted
-
     def noting(mapping, **kwargs):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT sfdc_id FROM {SEEN_TABLE} WHERE run_id = %s", [kwargs["run_id"]]  # noqa: S608
             )
             noted[mapping.object_name] = {sfdc_id for (sfdc_id,) in cursor.fetchall()}
-        return mark_absent(mapping, **kwargs)
+        return mark_absent_as_deleted(mapping, **kwargs)
 
     monkeypatch.setattr(cycle_module, "mark_absent_as_deleted", noting)
     cycle(full=True, objects=["Account"])
