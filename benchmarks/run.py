@@ -7,6 +7,7 @@ measured in the same run on the same data. Results are printed and written as JS
     python -m benchmarks --only people_1m [--people 1000000]   # `make bench-people`
     python -m benchmarks --only activities_scale [--activity-rows 50000000]
     python -m benchmarks --seed xlarge [--seed-scale 1]   # the `xlarge` section alone
+    python -m benchmarks --only full_sync [--seed large]   # the `full_sync` section alone
 
 BENCH_REDIS_URL picks the Redis database (default /14).
 """
@@ -578,7 +579,7 @@ def main() -> None:
     parser.add_argument("--latency-interval", type=float, default=None,
                         help="polling side of the latency run (default SYNC_INTERVAL_SECONDS)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
-    parser.add_argument("--only", choices=["people_1m", "activities_scale"],
+    parser.add_argument("--only", choices=["people_1m", "activities_scale", "full_sync"],
                         help="run one section alone and keep the others of --out as they are")
     parser.add_argument("--people", type=int, default=1_000_000,
                         help="people generated for the people_1m section")
@@ -613,6 +614,14 @@ def main() -> None:
         return
     print(f"starting the sandbox org (seed {options.seed})...", flush=True)
     sandbox = Sandbox(options.seed, options.seed_scale)
+    if options.only == "full_sync":
+        try:
+            section = measured("full_sync", bench_full_sync, sandbox)
+        finally:
+            sandbox.stop()
+        write_sections(options.out, {"full_sync": section | {
+            "seed": options.seed, "date": figures["date"], "machine": figures["machine"]}})
+        return
     try:
         figures["full_sync"] = measured("full_sync", bench_full_sync, sandbox)
         figures["incremental"] = measured("incremental", bench_incremental, sandbox)

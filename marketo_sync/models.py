@@ -19,6 +19,9 @@ class SalesforceRecord(models.Model):
     is_deleted = models.BooleanField("deleted in Salesforce", default=False, db_index=True)
     custom_fields = models.JSONField(default=dict, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
+    # The sync run that last wrote the row: a full read tells the rows it wrote from the ones it
+    # never saw without noting their ids. A number, not a foreign key: runs are the sync app's.
+    synced_by_run = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         abstract = True

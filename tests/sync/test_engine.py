@@ -1,13 +1,16 @@
 """The pull sync against the sandbox, real PostgreSQL and (where the queue matters) real RQ."""
 
 import pytest
+from django.db import connection
 
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from accounts.salesforce_fields import parse_datetime
 from accounts.services import contact_apply_local_edit
 from activities.models import Activity
 from marketo_sync.sandbox.schema import ACCOUNT_TYPES, INDUSTRIES
+from marketo_sync.sync import cycle as cycle_module
 from marketo_sync.sync.cycle import sync_cycle
+from marketo_sync.sync.engine import SEEN_TABLE, mark_absent_as_deleted
 from marketo_sync.sync.models import SyncError, SyncRun, SyncState
 from marketo_sync.sync.selectors import picklist_values, salesforce_field_labels
 from tests.fixtures.sandbox import sandbox_login
@@ -224,6 +227,31 @@ def test_hard_deleted_records_are_marked_deleted_by_a_full_sync(sandbox):
     account.refresh_from_db()
     assert account.is_deleted
     assert run.deleted >= 1
+
+
+@pytest.mark.sandbox_seed("small")
+def test_a_full_sync_notes_only_the_ids_it_did_not_write(sandbox, monkeypatch):
+    """Rows the read wrote carry its stamp; only the others' ids go to the seen-ids table."""
+    cycle()
+    changed, purged, unchanged = Account.objects.order_by("sfdc_id")[:3]
+    sandbox.control.update("Account", changed.sfdc_id, {"Name": "Renamed Ltd"})
+    sandbox.control.purge("Account", purged.sfdc_id)
+    noted: dict[str, set[str]] = {}
+    def noting(mapping, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT sfdc_id FROM {SEEN_TABLE} WHERE run_id = %s", [kwargs["run_id"]]  # noqa: S608
+            )
+            noted[mapping.object_name] = {sfdc_id for (sfdc_id,) in cursor.fetchall()}
+        return mark_absent_as_deleted(mapping, **kwargs)
+
+    monkeypatch.setattr(cycle_module, "mark_absent_as_deleted", noting)
+    cycle(full=True, objects=["Account"])
+    assert changed.sfdc_id not in noted["Account"] and unchanged.sfdc_id in noted["Account"]
+    assert set(Account.objects.filter(is_deleted=True).values_list("sfdc_id", flat=True)) == {
+        purged.sfdc_id
+    }
+    assert Account.objects.get(pk=changed.pk).name == "Renamed Ltd"
 
 
 @pytest.mark.faults
