@@ -13,10 +13,11 @@ from tests.fixtures.workers import ROOT
 @pytest.mark.slow
 def test_benchmarks_run_on_the_tiny_org(tmp_path):
     out = tmp_path / "bench.json"
+    database = os.environ.get("TEST_DATABASE_NAME", "marketo_sync_test") + "_bench"
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "benchmarks", "--seed", "tiny", "--memory-seeds", "tiny",
          "--workers", "1,2", "--latency-updates", "10", "--latency-interval", "5",
-         "--out", str(out)],
+         "--database", database, "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
