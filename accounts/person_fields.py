@@ -57,7 +57,9 @@ PERSON_FILTER_FIELDS: dict[str, PersonField] = {
         _own("lead_status", "Lead status"),
         _own("owner", "Person owner", path="owner__name"),
         _own("created", "Created in Salesforce", "date", "sfdc_created_at"),
-        _own("modified", "Modified in Salesforce", "date", "sfdc_last_modified"),
+        # A contact's stamp and a lead's are separate columns (a converted person keeps both).
+        PersonField("modified", "Modified in Salesforce", "date", "sfdc_last_modified",
+                    "sfdc_lead_last_modified"),
     )
 }
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Account, Contact, SalesforceUser
 from marketo_sync.salesforce.ids import normalize_sfdc_id as sfdc_id
@@ -30,7 +31,8 @@ def people():
     rows = {
         "ana": Contact(first_name="Ana", last_name="Adeyemi", email="ana@bank.example",
                        sfdc_type="contact", sfdc_id=sfdc_id("0039000000B98d1"), account=bank,
-                       sfdc_created_at=datetime(2026, 1, 10, 9, 30, tzinfo=UTC)),
+                       sfdc_created_at=datetime(2026, 1, 10, 9, 30, tzinfo=UTC),
+                       sfdc_last_modified=datetime(2026, 4, 2, 8, 0, tzinfo=UTC)),
         "ben": Contact(first_name="Ben", last_name="Baker", email="ben@shop.example",
                        sfdc_type="contact", sfdc_id=sfdc_id("0039000000B98d2"), account=shop),
         # a lead of a bank in India: its own company fields
@@ -39,7 +41,8 @@ def people():
                        industry="Banking", country="India", state="DL", city="New Delhi",
                        number_of_employees=1500, annual_revenue=50_000_000,
                        lead_status="Working - Contacted",
-                       sfdc_created_at=datetime(2026, 3, 5, 23, 0, tzinfo=UTC)),
+                       sfdc_created_at=datetime(2026, 3, 5, 23, 0, tzinfo=UTC),
+                       sfdc_lead_last_modified=datetime(2026, 4, 20, 12, 0, tzinfo=UTC)),
         # a lead whose own fields say Retail although its name sounds like the bank's
         "leo": Contact(first_name="Leo", last_name="Lind", sfdc_type="lead",
                        sfdc_lead_id=sfdc_id("00Q9000000B98d4"), company="Mumbai Bank Shop",
@@ -113,6 +116,10 @@ def test_account_owner_lookup(marketer_client, people):
         ("?sfdc_created_at__gte=2026-03-01&sfdc_created_at__lt=2026-04-01", {"Lea"}),
         ("?sfdc_created_at__gte=2026-01-01", {"Ana", "Lea"}),
         ("?sfdc_created_at__isnull=True", {"Ben", "Leo", "Ned"}),
+        # a contact by its own stamp, a lead by the lead's
+        ("?sfdc_last_modified__gte=2026-04-01&sfdc_last_modified__lt=2026-05-01", {"Ana", "Lea"}),
+        ("?sfdc_last_modified__gte=2026-04-10", {"Lea"}),
+        ("?sfdc_last_modified__isnull=True", {"Ben", "Leo", "Ned"}),
     ],
 )
 def test_person_filters(marketer_client, people, query, expected):
@@ -128,6 +135,7 @@ def test_person_filters(marketer_client, people, query, expected):
         "?account__annual_revenue__gte=abc",
         "?sfdc_created_at__gte=yesterday",
         "?sfdc_created_at__lt=2026-13-45",
+        "?sfdc_last_modified__gte=yesterday",
     ],
 )
 def test_bad_values_are_invalid_filters_not_server_errors(marketer_client, people, query):
@@ -160,3 +168,14 @@ def test_the_created_in_salesforce_filter_offers_its_periods(marketer_client, pe
     content = response.content.decode()
     assert "By created in Salesforce" in content
     assert "sfdc_created_at__gte=" in content and "sfdc_created_at__isnull=True" in content
+
+
+def test_a_bookmarked_day_starts_at_midnight_where_the_marketer_is(marketer_client, people):
+    late_evening_utc = datetime(2026, 3, 4, 20, 0, tzinfo=UTC)  # 5 March, 01:30 in India
+    Contact.objects.filter(pk=people["ana"].pk).update(
+        sfdc_created_at=late_evening_utc, sfdc_last_modified=late_evening_utc
+    )
+    with timezone.override("Asia/Kolkata"):
+        assert "Ana" in shown(marketer_client, "?sfdc_created_at__gte=2026-03-05")
+        assert "Ana" in shown(marketer_client, "?sfdc_last_modified__gte=2026-03-05")
+    assert "Ana" not in shown(marketer_client, "?sfdc_created_at__gte=2026-03-05")

@@ -32,13 +32,15 @@ def people():
     Contact.objects.bulk_create([
         Contact(first_name="Ana", last_name="Adeyemi", email="ana@bank.example",
                 sfdc_type="contact", sfdc_id=sfdc_id("0039000000B98d1"), account=bank,
-                sfdc_created_at=datetime(2026, 1, 10, 9, 30, tzinfo=UTC)),
+                sfdc_created_at=datetime(2026, 1, 10, 9, 30, tzinfo=UTC),
+                sfdc_last_modified=datetime(2026, 4, 2, 8, 0, tzinfo=UTC)),
         Contact(first_name="Ben", last_name="Baker", email="ben@shop.example",
                 sfdc_type="contact", sfdc_id=sfdc_id("0039000000B98d2"), account=shop),
         Contact(first_name="Lea", last_name="Lopez", sfdc_type="lead", company="Delhi Credit",
                 sfdc_lead_id=sfdc_id("00Q9000000B98d3"), industry="Banking", country="India",
                 number_of_employees=1500, lead_status="Working - Contacted",
-                sfdc_created_at=datetime(2026, 3, 5, 23, 0, tzinfo=UTC)),
+                sfdc_created_at=datetime(2026, 3, 5, 23, 0, tzinfo=UTC),
+                sfdc_lead_last_modified=datetime(2026, 4, 20, 12, 0, tzinfo=UTC)),
         Contact(first_name="Leo", last_name="Lind", sfdc_type="lead", company="Small Bank",
                 sfdc_lead_id=sfdc_id("00Q9000000B98d4"), industry="Banking", country="India",
                 number_of_employees=200),
@@ -82,6 +84,9 @@ def members(target: SmartList) -> set[str]:
         (("created", "between", "2026-03-04", "2026-01-10"), {"Ana"}),
         (("created", "gte", "2026-03-05", ""), {"Lea"}),
         (("created", "is_empty", "", ""), {"Ben", "Leo"}),
+        (("modified", "gte", "2026-04-01", ""), {"Ana", "Lea"}),
+        (("modified", "gte", "2026-04-10", ""), {"Lea"}),
+        (("modified", "is_empty", "", ""), {"Ben", "Leo"}),
     ],
 )
 def test_every_operator(people, rule, expected):
