@@ -9,6 +9,7 @@ from django.db import connection
 from accounts.models import Account, Contact
 from marketo_sync.salesforce import client as client_module
 from marketo_sync.salesforce.ids import id_number, normalize_sfdc_id
+from marketo_sync.sync import partitions
 from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.models import SyncPartition, SyncRun, SyncState
 from marketo_sync.sync.partitions import id_ranges
@@ -113,9 +114,27 @@ def test_helper_worker_processes_share_the_read(sandbox):
     assert "full read (helper)" in helper.stderr + helper.stdout  # it did take helper jobs
 
 
+def claim_after_a_helper(monkeypatch) -> None:
+    """The cycle's own first claim waits for a helper process to claim a partition, so the
+    helper always gets one however slowly it starts on a loaded machine."""
+    claim = partitions.claim_partition
+
+    def after_a_helper(run_id: int) -> SyncPartition | None:
+        deadline = time.monotonic() + 120
+        while not SyncPartition.objects.filter(run_id=run_id, attempts__gt=0).exists():
+            assert time.monotonic() < deadline, "no helper claimed a partition"
+            time.sleep(0.05)
+        return claim(run_id)
+
+    monkeypatch.setattr(partitions, "claim_partition", after_a_helper)
+
+
 @pytest.mark.faults
-def test_a_helper_killed_mid_partition_is_taken_over_and_the_read_converges(sandbox, settings):
+def test_a_helper_killed_mid_partition_is_taken_over_and_the_read_converges(
+    sandbox, settings, monkeypatch
+):
     settings.SYNC_LOCK_TTL_SECONDS = 2  # a silent partition is claimed again after 2 s
+    claim_after_a_helper(monkeypatch)
     control = sandbox.control
     control.set_page_size(50)
     control.inject_fault("latency", count=400, path="/query", seconds=0.1)
