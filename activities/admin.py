@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from activities.models import Activity
-from marketo_sync.admin_mixins import EstimatedCountPaginator, ReadOnlyAdminMixin
+from marketo_sync.admin_mixins import BoundedCountPaginator, ReadOnlyAdminMixin
 from marketo_sync.sync.selectors import synced_field_names
 
 # The objects whose field changes become activities.
@@ -42,7 +42,7 @@ class ActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_select_related = ("contact__account", "user")
     show_full_result_count = False
-    paginator = EstimatedCountPaginator
+    paginator = BoundedCountPaginator
     list_per_page = 100
 
     @admin.display(description="Person", ordering="contact__last_name")

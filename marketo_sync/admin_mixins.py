@@ -88,15 +88,25 @@ class EstimatedCountPaginator(Paginator):
 
     Django's changelist counts the whole table on every page (`paginator.count`), which on
     200,000 people or a fast-growing activity log is the slowest query of the page. An
-    unfiltered list only needs a page count that is about right; filtered lists stay exact.
+    unfiltered list only needs a page count that is about right; filtered lists stay exact (see
+    `BoundedCountPaginator` for a table where they may not).
     """
+
+    # A filtered list counted only up to the threshold (one past it), as "more than" it.
+    bounded_when_filtered = False
 
     @cached_property
     def counted(self) -> tuple[int, bool]:
-        """(rows, whether that is the planner's estimate)."""
-        if not isinstance(self.object_list, QuerySet) or not whole_table(self.object_list):
+        """(rows, whether that is not an exact count: the planner's estimate, or one more
+        than the threshold for a filtered list counted only that far)."""
+        if not isinstance(self.object_list, QuerySet):
             return super().count, False
         threshold = settings.ADMIN_COUNT_ESTIMATE_THRESHOLD
+        if not whole_table(self.object_list):
+            if not self.bounded_when_filtered:
+                return super().count, False
+            rows = bounded_count(self.object_list, threshold + 1)
+            return rows, rows > threshold
         rows = bounded_count(self.object_list, threshold)
         if rows < threshold:
             return rows, False
@@ -112,6 +122,14 @@ class EstimatedCountPaginator(Paginator):
     @property
     def estimated(self) -> bool:
         return self.counted[1]
+
+    @property
+    def more_than(self) -> int | None:
+        """The threshold, when a filtered list has more rows than it and was counted no further."""
+        filtered = isinstance(self.object_list, QuerySet) and not whole_table(self.object_list)
+        if self.estimated and filtered:
+            return self.count - 1
+        return None
 
     def validate_number(self, number: Any) -> int:
         """An estimate may be a little short: pages past it are served (empty) instead of 404."""
@@ -148,3 +166,11 @@ class KeysFirstPaginator(EstimatedCountPaginator):
         keys = page.object_list.values("pk")  # still sliced and ordered: a LIMIT subquery
         page.object_list = self.object_list.filter(pk__in=keys)
         return page
+
+
+class BoundedCountPaginator(EstimatedCountPaginator):
+    """For a table that grows without bound (the activity log): a filter may still match most of
+    it (one activity type is nearly all rows), so filtered lists are counted only up to the
+    threshold too, shown as "more than" it, and later pages are still served."""
+
+    bounded_when_filtered = True

@@ -1,4 +1,5 @@
-"""Big changelists are not counted row by row on every page; filtered ones still are, exactly.
+"""Big changelists are not counted row by row on every page; filtered ones still are, exactly,
+except the activity log's, counted only up to the threshold ("more than" it).
 
 The threshold above which the planner's estimate is used is lowered by a setting, so a few rows
 stand in for 200,000 people.
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Contact
 from activities.models import Activity
-from marketo_sync.admin_mixins import EstimatedCountPaginator
+from marketo_sync.admin_mixins import BoundedCountPaginator, EstimatedCountPaginator
 from marketo_sync.sync.models import SyncError, SyncRun
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +151,37 @@ def test_pages_past_a_low_estimate_are_still_served():
     assert paginator.estimated and paginator.count == ROWS
     assert len(paginator.page(5).object_list) == 10
     assert len(paginator.page(7).object_list) == 0
+
+
+def test_a_filtered_activity_log_is_counted_only_up_to_the_threshold(admin_client):
+    activities(ROWS)
+    changelist = reverse("admin:activities_activity_changelist")
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(changelist + "?activity_type__exact=change_data_value")
+    assert response.status_code == 200
+    counts = [query["sql"] for query in queries.captured_queries
+              if "COUNT(" in query["sql"] and '"activities_activity"' in query["sql"]]
+    assert counts and all(f"LIMIT {THRESHOLD + 1}" in sql for sql in counts), counts
+    assert full_counts(queries, "activities_activity") == []
+    assert f"more than {THRESHOLD} activities" in response.content.decode()
+
+
+def test_a_bounded_count_keeps_every_page_reachable():
+    activities(ROWS)
+    paginator = BoundedCountPaginator(
+        Activity.objects.filter(activity_type="change_data_value").order_by("pk"), 10
+    )
+    assert paginator.more_than == THRESHOLD and paginator.num_pages == 3
+    assert len(paginator.page(3).object_list) == 10
+    assert len(paginator.page(4).object_list) == 0
+
+
+def test_a_filtered_activity_log_under_the_threshold_is_counted_exactly(admin_client):
+    activities(THRESHOLD)
+    response = admin_client.get(
+        reverse("admin:activities_activity_changelist") + "?activity_type__exact=change_data_value"
+    )
+    assert response.context["cl"].result_count == THRESHOLD
+    assert response.context["cl"].paginator.more_than is None
+    assert f"{THRESHOLD} activities" in response.content.decode()
+    assert "more than" not in response.content.decode()
