@@ -87,15 +87,19 @@ def clean_text(max_length: int | None) -> Callable[[Any], str]:
             raise BadRecord(f"expected text, got {type(value).__name__}")
         if "\x00" in value:
             raise BadRecord("contains a NUL character, which PostgreSQL cannot store")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise BadRecord("contains an unpaired surrogate (invalid Unicode)") from None
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BadRecord("contains an unpaired surrogate (invalid Unicode)") from None
         if max_length is not None and len(value) > max_length:
             raise BadRecord(f"is {len(value)} characters long; the limit is {max_length}")
         return value
 
     return convert
+
+
+any_text = clean_text(None)
 
 
 def clean_decimal(value: Any) -> Decimal | None:
@@ -166,5 +170,5 @@ def converter_for(model_field: models.Field) -> Callable[[Any], Any]:
     if isinstance(model_field, models.DateField):
         return clean_date
     if isinstance(model_field, models.TextField):
-        return clean_text(None)
+        return any_text
     return clean_text(model_field.max_length)

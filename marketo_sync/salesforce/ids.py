@@ -20,16 +20,21 @@ class InvalidSalesforceId(ValueError):
     """Raised for a value that cannot be a Salesforce record id."""
 
 
+# Each character as a bit: 1 for an uppercase letter. A 5-character chunk's bits, read
+# backwards as a binary number, index SUFFIX_ALPHABET.
+CASE_BITS = str.maketrans({char: "1" if "A" <= char <= "Z" else "0" for char in BASE62})
+SUFFIX_BY_CASE_BITS = {
+    format(bits, "05b")[::-1]: SUFFIX_ALPHABET[bits] for bits in range(len(SUFFIX_ALPHABET))
+}
+
+
 def checksum_suffix(id15: str) -> str:
     """The 3-character suffix: per 5-char chunk, a bit per uppercase letter, mapped to A–Z0–5."""
-    suffix = []
-    for start in range(0, 15, 5):
-        bits = 0
-        for position, char in enumerate(id15[start : start + 5]):
-            if "A" <= char <= "Z":
-                bits |= 1 << position
-        suffix.append(SUFFIX_ALPHABET[bits])
-    return "".join(suffix)
+    bits = id15.translate(CASE_BITS)
+    return (
+        SUFFIX_BY_CASE_BITS[bits[0:5]] + SUFFIX_BY_CASE_BITS[bits[5:10]]
+        + SUFFIX_BY_CASE_BITS[bits[10:15]]
+    )
 
 
 @lru_cache(maxsize=8192)

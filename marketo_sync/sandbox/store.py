@@ -72,12 +72,16 @@ def create_private(path: Path) -> None:
         path.chmod(0o600)
 
 
+UNIX_EPOCH = datetime(1970, 1, 1)
+
+
 def format_datetime(millis: int | None) -> str | None:
     """Salesforce's JSON datetime: UTC, milliseconds, `+0000`."""
     if millis is None:
         return None
-    moment = datetime.fromtimestamp(millis / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}+0000"
+    # isoformat of a naive UTC moment: a few times cheaper than strftime on every value served.
+    moment = UNIX_EPOCH + timedelta(milliseconds=millis)
+    return moment.isoformat(timespec="milliseconds") + "+0000"
 
 
 def to_millis(moment: datetime) -> int:

@@ -6,7 +6,9 @@ Salesforce is kept. The field lists and the value cleaning belong to the models'
 quarantines that record only.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
@@ -16,7 +18,7 @@ from accounts.salesforce_fields import (
     PERSON_FIELDS,
     PERSON_SALESFORCE_DATES,
     BadRecord,
-    clean_text,
+    any_text,
     converter_for,
 )
 from marketo_sync.fields import concrete_field
@@ -58,34 +60,42 @@ class ObjectMapping:
     merges: bool = False  # Salesforce merges this object (MasterRecordId on the losers)
     derived: frozenset[str] = frozenset()  # computed by Salesforce from mapped columns
 
-    def convert(self, record: dict, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    @cached_property
+    def converters(self) -> tuple[tuple[str, str, Callable[[Any], Any]], ...]:
+        """(Salesforce field, column, its converter) of every mapped field, chosen once."""
+        return tuple(
+            (sf_name, column, converter_for(concrete_field(self.model, column)))
+            for sf_name, column in self.columns.items()
+        )
+
+    @cached_property
+    def not_custom(self) -> frozenset[str]:
+        """Fields that never go to `custom_fields`: mapped, system, relations, derived."""
+        return frozenset(
+            {*self.columns, *SYSTEM_FIELDS, *RELATION_FIELDS, *self.derived, "attributes"}
+        )
+
+    def convert(self, record: dict) -> dict[str, Any]:
         """Plain column values, `custom_fields`, and the ids of related records."""
         values: dict[str, Any] = {}
-        for sf_name, column in self.columns.items():
-            if sf_name in skip:
-                continue
-            model_field = concrete_field(self.model, column)
+        for sf_name, column, converter in self.converters:
             try:
-                values[column] = converter_for(model_field)(record.get(sf_name))
+                values[column] = converter(record.get(sf_name))
             except BadRecord as exc:
                 raise BadRecord(f"{sf_name} {exc}") from None
         for sf_name in self.required:
             if not values.get(self.columns[sf_name]):
                 raise BadRecord(f"required field {sf_name} is missing")
-        values["custom_fields"] = {
+        not_custom = self.not_custom
+        custom = values["custom_fields"] = {
             name: value
             for name, value in record.items()
-            if name not in self.columns
-            and name not in SYSTEM_FIELDS
-            and name not in RELATION_FIELDS
-            and name not in self.derived
-            and name != "attributes"
-            and not isinstance(value, dict)
+            if name not in not_custom and not isinstance(value, dict)
         }
-        for name, value in values["custom_fields"].items():
+        for name, value in custom.items():
             if isinstance(value, str):
                 try:
-                    clean_text(None)(value)
+                    any_text(value)
                 except BadRecord as exc:
                     raise BadRecord(f"{name} {exc}") from None
         return values

@@ -70,29 +70,41 @@ class PreparedRow:
         return self.values
 
 
+def named_fields(fields: list[models.Field], rows: list[dict[str, Any]]) -> list[models.Field]:
+    """The fields that at least one row names, by field (`owner`) or column (`owner_id`)."""
+    names: set[str] = set()
+    for row in rows:
+        names.update(row)
+    return [f for f in fields if f.attname in names or f.name in names]
+
+
 def copy_csv(fields: list[models.Field], rows: list[dict[str, Any]]) -> io.StringIO:
-    """The rows as COPY's CSV, quoted by the csv module (C, not a Python call per value).
+    """The rows' values of these fields as COPY's CSV, quoted by the csv module (C, not a
+    Python call per value).
 
     An empty unquoted value is NULL to COPY, so None is written as one; text columns that
-    cannot be NULL read it back as '' (`not_null_text`). Columns a row does not name get the
-    field's default; a row may name a relation by the field (`owner`) or its column
+    cannot be NULL read it back as '' (`not_null_text`). A row that lacks one of the fields
+    gets the field's default; a row may name a relation by the field (`owner`) or its column
     (`owner_id`).
     """
     attnames = [f.attname for f in fields]
     known = set(attnames)
     defaults = {f.attname: f.get_default() for f in fields}
     renames = {f.name: f.attname for f in fields if f.name != f.attname}
-    as_json = [(i, f.encoder) for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    as_json = [(i, (f.encoder or json.JSONEncoder)().encode)
+               for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     pick = operator.itemgetter(*attnames)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for row in rows:
-        if not row.keys() <= known:
-            row = {renames.get(name, name): value for name, value in row.items()}
-        values = list(pick({**defaults, **row}))
-        for index, encoder in as_json:
-            if values[index] is not None:
-                values[index] = json.dumps(values[index], cls=encoder)
+        if row.keys() != known:
+            row = {**defaults, **{renames.get(name, name): value for name, value in row.items()}}
+        values = pick(row)
+        if as_json:
+            values = list(values)
+            for index, encode in as_json:
+                if values[index] is not None:
+                    values[index] = encode(values[index])
         writer.writerow(values)
     buffer.seek(0)
     return buffer
@@ -111,12 +123,22 @@ def upsert(
     No model instances and no per-value SQL: the values are already converted and checked by
     the mapping. COPY's CSV is parsed in one pass; the same page bound as one SQL array per
     column made PostgreSQL parse tens of thousands of literals, twice the time of the write
-    itself. The staging table lives until the transaction ends, and is emptied by the write.
+    itself. Only the columns the rows name travel in the CSV; the others take their default,
+    bound once for the page. The staging table lives until the transaction ends, and is emptied
+    by the write.
     """
     if not rows:
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(quoted_column(f) for f in fields)
+    named = named_fields(fields, rows)
+    defaulted = [f for f in fields if f not in named]
+    all_columns = ", ".join(quoted_column(f) for f in fields)
+    copied = ", ".join(quoted_column(f) for f in named)
+    selected = ", ".join(
+        [*(quoted_column(f) for f in named),
+         *(f"CAST(%s AS {f.db_type(connection)})" for f in defaulted)]
+    )
+    defaults = [f.get_db_prep_save(f.get_default(), connection) for f in defaulted]
     updates = ", ".join(
         f"{column} = EXCLUDED.{column}"
         for column in (quoted_column(model._meta.get_field(name)) for name in update_fields)
@@ -127,16 +149,18 @@ def upsert(
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "  # noqa: S608
-            f"SELECT {columns} FROM {table} WITH NO DATA"
+            f"SELECT {all_columns} FROM {table} WITH NO DATA"
         )
-        text = ", ".join(quoted_column(f) for f in not_null_text(fields))
+        text = ", ".join(quoted_column(f) for f in not_null_text(named))
         options = f"FORMAT csv, FORCE_NOT_NULL ({text})" if text else "FORMAT csv"
-        cursor.copy_expert(f"COPY {staging} ({columns}) FROM STDIN WITH ({options})",
-                           copy_csv(fields, rows))
+        cursor.copy_expert(f"COPY {staging} ({copied}) FROM STDIN WITH ({options})",
+                           copy_csv(named, rows))
         cursor.execute(
             f"WITH page AS (DELETE FROM {staging} RETURNING *) "  # noqa: S608 - model metadata
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM page "
-            f"ON CONFLICT ({key_column}) DO UPDATE SET {updates}"
+            f"INSERT INTO {table} ({', '.join([copied, *(quoted_column(f) for f in defaulted)])}) "
+            f"SELECT {selected} FROM page "
+            f"ON CONFLICT ({key_column}) DO UPDATE SET {updates}",
+            defaults,
         )
 
 
