@@ -8,6 +8,7 @@ record reads the same whichever API brought it.
 
 import csv
 import itertools
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -16,8 +17,11 @@ from simple_salesforce import Salesforce
 from simple_salesforce.bulk2 import Operation
 
 from marketo_sync.salesforce.client import SalesforceClient
+from marketo_sync.salesforce.errors import SalesforceRequestError
 
 INTEGER_TYPES = {"int"}
+FIRST_POLL_SECONDS = 0.25
+JOB_TIMEOUT_SECONDS = 86400  # a day, as simple-salesforce waits
 NUMBER_TYPES = {"double", "currency", "percent"}
 
 
@@ -69,6 +73,34 @@ def bulk_datetime_as_rest(value: str) -> str:
     return value
 
 
+def wait_for_job(job_info: Callable[[], dict], poll_seconds: float) -> None:
+    """Poll a Bulk job until it is complete: first after a quarter of a second, then at
+    doubling intervals up to `poll_seconds`.
+
+    A small extract that Salesforce prepares in a second is read a second later, not after
+    whole poll intervals; a long one costs a few polls more than polling at the interval from
+    the start. Each poll is its own API call, so a transient failure repeats only that poll.
+    """
+    delay = min(FIRST_POLL_SECONDS, poll_seconds)
+    deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
+    while True:
+        time.sleep(delay)
+        info = job_info()
+        if info["state"] == "JobComplete":
+            return
+        if info["state"] in ("Aborted", "Failed"):
+            raise SalesforceRequestError(
+                f"Bulk API job failed: {info.get('errorMessage') or info['state']}",
+                "BULK_JOB_FAILED",
+            )
+        if time.monotonic() > deadline:
+            raise SalesforceRequestError(
+                f"Bulk API job not complete after {JOB_TIMEOUT_SECONDS} s: {info['state']}",
+                "BULK_JOB_TIMEOUT",
+            )
+        delay = min(delay * 2, poll_seconds)
+
+
 def bulk_records(
     client: SalesforceClient,
     object_name: str,
@@ -91,7 +123,8 @@ def bulk_records(
         return getattr(sf.bulk2, object_name)._client
 
     job = client.call(lambda sf: bulk_client(sf).create_job(Operation.query_all, soql))
-    client.call(lambda sf: bulk_client(sf).wait_for_job(job["id"], True, poll_seconds))
+    wait_for_job(lambda: client.call(lambda sf: bulk_client(sf).get_job(job["id"], True)),
+                 poll_seconds)
 
     def download(locator: str) -> dict:
         return client.call(
