@@ -1,6 +1,6 @@
 """Model fields shared by the apps that mirror Salesforce records."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -88,9 +88,23 @@ class AnyOf(models.Lookup):
     def get_db_prep_lookup(  # type: ignore[override]
         self, value: Any, connection: Any
     ) -> tuple[str, list[Any]]:
-        return "%s", [list(value)]
+        return "%s", [text_array(value)]
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
+        return f"{lhs} = ANY({rhs}::text[])", (*lhs_params, *rhs_params)
+
+
+def text_array(values: Iterable[str | None]) -> str:
+    """PostgreSQL's input form of a text array (`{"a","b",NULL}`), bound as one string.
+
+    psycopg2 sends a list as `ARRAY['a', 'b', …]`, an expression of one literal per element
+    that PostgreSQL parses on its own: about 4 ms of a page's 2,000-id look-up (15–19 ms in
+    all). Every element is quoted, so any text is safe.
+    """
+    return "{" + ",".join(
+        "NULL" if value is None
+        else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        for value in values
+    ) + "}"

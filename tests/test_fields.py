@@ -36,3 +36,12 @@ def test_any_of_takes_any_iterable_and_an_empty_one_matches_nothing():
 def test_any_of_never_matches_null():
     Contact.objects.create(last_name="Lead only")
     assert not Contact.objects.filter(sfdc_id__any_of=[None, IDS[0]]).exists()
+
+
+def test_any_of_matches_any_text_exactly():
+    names = ["a,b", 'say "hi"', "back\\slash", "{brace}", "NULL", " spaced ", "o'neil", "Ünï"]
+    for name in names:
+        Contact.objects.create(last_name=name)
+    Contact.objects.create(last_name="a")
+    found = Contact.objects.filter(last_name__any_of=names).values_list("last_name", flat=True)
+    assert sorted(found) == sorted(names)

@@ -1,14 +1,13 @@
 import pytest
 
 from marketo_sync.salesforce.errors import SalesforceRequestError
-from marketo_sync.sync import bulk
 from marketo_sync.sync.bulk import rest_records, wait_for_job
 
 
 @pytest.fixture
 def slept(monkeypatch):
     delays: list[float] = []
-    monkeypatch.setattr(bulk.time, "sleep", delays.append)
+    monkeypatch.setattr("marketo_sync.sync.bulk.time.sleep", delays.append)
     return delays
 
 
