@@ -344,7 +344,8 @@ class ObjectSync:
     # -- applying ----------------------------------------------------------------------------
 
     def prepare(self, records: list[dict]) -> PreparedPage:
-        """Check keys and convert values without touching the database (thread-safe).
+        """Check keys, convert values and stage the rows' CSV lines without touching the
+        database (thread-safe).
 
         A record without a valid Id or SystemModstamp is quarantined by `apply_page`; one with
         a value that cannot be stored carries its error into the writer, which quarantines it
@@ -369,6 +370,7 @@ class ObjectSync:
             except BadRecord as exc:
                 row.error = str(exc)
             rows.append(row)
+        writer_for(self.mapping, self.run.pk, self.unfilled).stage(rows)
         return PreparedPage(records, rows, bad)
 
     def quarantine(self, bad: dict[str, str], outcome: PageOutcome) -> None:

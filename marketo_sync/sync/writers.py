@@ -29,6 +29,7 @@ from accounts.services import person_absorb
 from activities.models import Activity
 from activities.services import FieldChange, account_changes_log
 from marketo_sync.db import quoted_column, quoted_table, reassign_related
+from marketo_sync.fields import concrete_field
 from marketo_sync.sync.mapping import SYSTEM_FIELDS, ObjectMapping
 
 
@@ -62,6 +63,7 @@ class PreparedRow:
     modstamp: datetime
     values: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    line: str = ""  # the row as the staging COPY's CSV (`RecordWriter.stage`)
 
     def converted(self) -> dict[str, Any]:
         """The column values, or the record's BadRecord; each row is written once."""
@@ -164,6 +166,106 @@ def upsert(
         )
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """A relation filled by joining the staged Salesforce id to the related table."""
+
+    column: str  # the relation's column, e.g. owner_id
+    staged: str  # the staging column holding the related record's Salesforce id
+    model: type[models.Model]
+
+
+class CsvLines(list):
+    """A file for csv.writer that keeps each written row as its own line."""
+
+    write = list.append
+
+
+# JSON columns are encoded as their JSONField does (no custom encoder).
+encode_json = json.JSONEncoder().encode
+
+
+def upsert_staged(
+    model: type[models.Model],
+    key: str,
+    staged: list[str],
+    lines: list[str],
+    lookups: list[Lookup],
+    constants: dict[str, Any],
+    returning: tuple[str, ...] = (),
+) -> list[tuple]:
+    """Insert or update rows staged as CSV lines of the `staged` columns (model columns, then
+    the lookups' Salesforce ids): one COPY and one `INSERT … SELECT … ON CONFLICT (key) DO
+    UPDATE`, which joins each lookup's table for its local id and binds the page's `constants`
+    once. The lines are built before the page's transaction (no database needed), so the writer
+    only chooses which to send. Returns `returning` columns of each written row, key first.
+    """
+    if not lines:
+        return []
+    meta = model._meta
+    columns = {f.attname for f in meta.concrete_fields}
+    lookup_columns = [name for name in staged if name not in columns]  # Salesforce ids only
+    stored = [concrete_field(model, name) for name in staged if name in columns]
+    related = [concrete_field(model, lookup.column) for lookup in lookups]
+    fixed = [concrete_field(model, name) for name in constants]
+    written = {f.attname for f in (*stored, *related, *fixed)}
+    defaulted = [
+        f for f in meta.concrete_fields if not f.primary_key and f.attname not in written
+    ]
+    quote = connection.ops.quote_name
+    table = quoted_table(model)
+    staging = quote(f"staged_{meta.db_table}")
+    extra = "".join(f", NULL::varchar(18) AS {quote(name)}" for name in lookup_columns)
+    joins = "".join(
+        f" LEFT JOIN {quoted_table(lookup.model)} j{index}"
+        f" ON j{index}.sfdc_id = page.{quote(lookup.staged)}"
+        for index, lookup in enumerate(lookups)
+    )
+    selected = [
+        *(f"page.{quoted_column(f)}" for f in stored),
+        *(f"j{index}.id" for index in range(len(lookups))),
+        *(f"CAST(%s AS {f.db_type(connection)})" for f in (*fixed, *defaulted)),
+    ]
+    parameters = [
+        *(f.get_db_prep_save(value, connection) for f, value in zip(fixed, constants.values(),
+                                                                      strict=True)),
+        *(f.get_db_prep_save(f.get_default(), connection) for f in defaulted),
+    ]
+    inserted = [quoted_column(f) for f in (*stored, *related, *fixed, *defaulted)]
+    key_column = quoted_column(concrete_field(model, key))
+    updates = ", ".join(
+        f"{column} = EXCLUDED.{column}"
+        for column in (quoted_column(f) for f in (*stored, *related, *fixed))
+        if column != key_column
+    )
+    returned = ", ".join(quoted_column(concrete_field(model, name)) for name in (key, *returning))
+    copied = [
+        quote(name) if name in lookup_columns else quoted_column(concrete_field(model, name))
+        for name in staged
+    ]
+    text = ", ".join(quoted_column(f) for f in not_null_text(stored))
+    options = f"FORMAT csv, FORCE_NOT_NULL ({text})" if text else "FORMAT csv"
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "  # noqa: S608
+            f"SELECT {', '.join(quoted_column(f) for f in stored)}{extra} FROM {table} "
+            "WITH NO DATA"
+        )
+        cursor.copy_expert(
+            f"COPY {staging} ({', '.join(copied)}) FROM STDIN "
+            f"WITH ({options})",
+            io.StringIO("".join(lines)),
+        )
+        cursor.execute(
+            f"WITH page AS (DELETE FROM {staging} RETURNING *) "  # noqa: S608 - model metadata
+            f"INSERT INTO {table} ({', '.join(inserted)}) "
+            f"SELECT {', '.join(selected)} FROM page{joins} "
+            f"ON CONFLICT ({key_column}) DO UPDATE SET {updates} RETURNING {returned}",
+            parameters,
+        )
+        return cursor.fetchall()
+
+
 def fill_columns(
     model: type[models.Model], key: str, rows: list[dict[str, Any]], columns: list[str]
 ) -> None:
@@ -244,17 +346,24 @@ class WriteResult:
 
 
 class PageWriter(Protocol):
+    def stage(self, rows: list[PreparedRow]) -> None: ...
+
     def write(self, rows: list[PreparedRow], outcome: PageOutcome) -> WriteResult: ...
 
 
 class RecordWriter:
     """Upsert by Salesforce id: what every object kind shares (Users need nothing more).
 
-    Subclasses add their kind's columns through the hooks `existing_columns`, `load_lookups`,
-    `fill_values`, `keep_unchanged`, `track_update` and `after_upsert`. `unfilled` names the
-    columns mapped since the rows were stored: an unchanged record fills those, and only those
-    (they hold no local edits).
+    A page is staged before its transaction (`stage`: each row's values as a CSV line, in the
+    prefetch thread), then written: the writer reads the stored rows, decides per record and
+    sends the lines of the records it applies. Subclasses add their kind's columns through the
+    hooks `staged_columns`/`staged_values`, `lookups`, `constants`, `existing_columns`,
+    `keep_unchanged`, `track_update` and `after_upsert`. `unfilled` names the columns mapped
+    since the rows were stored: an unchanged record fills those, and only those (they hold no
+    local edits).
     """
+
+    returning: tuple[str, ...] = ()  # columns of the written rows `after_upsert` needs
 
     def __init__(
         self, mapping: ObjectMapping, run_id: int | None, unfilled: tuple[str, ...] = ()
@@ -263,10 +372,54 @@ class RecordWriter:
         self.model = mapping.model
         self.run_id = run_id
         self.unfilled = list(unfilled)
-        self.owners: dict[str, int] = {}
         # Applied or unchanged, yet still quarantined (e.g. a contact waiting for its account).
         self.held_back: set[str] = set()
         self.bad: dict[str, str] = {}
+
+    def staged_columns(self) -> list[str]:
+        """What a staged line holds: model columns, then the lookups' Salesforce ids."""
+        mapping = self.mapping
+        columns = [mapping.key, mapping.modstamp_field, "is_deleted", *mapping.columns.values(),
+                   "custom_fields"]
+        if mapping.merges:
+            columns.append("master_record_sfdc_id")
+        if mapping.owner:
+            columns.append("owner_sfdc_id")
+        return columns
+
+    def staged_values(self, row: PreparedRow) -> list[Any]:
+        """The `staged_columns` of a converted row, with no database; may raise BadRecord."""
+        mapping, record, values = self.mapping, row.record, row.values
+        staged = [row.sfdc_id, row.modstamp, bool(record.get("IsDeleted")),
+                  *(values[column] for column in mapping.columns.values()),
+                  encode_json(values["custom_fields"])]
+        if mapping.merges:
+            staged.append(clean_id(record.get("MasterRecordId")))
+        if mapping.owner:
+            staged.append(clean_id(record.get("OwnerId")))
+        return staged
+
+    def lookups(self) -> list[Lookup]:
+        return [Lookup("owner_id", "owner_sfdc_id", SalesforceUser)] if self.mapping.owner else []
+
+    def constants(self) -> dict[str, Any]:
+        """Columns every written row of the page gets the same value in."""
+        return {"synced_at": timezone.now(), "synced_by_run": self.run_id}
+
+    def stage(self, rows: list[PreparedRow]) -> None:
+        """Give each convertible row its line of COPY's CSV (as `copy_csv` writes them), so the
+        page can send any subset of its rows; thread-safe: no database."""
+        lines = CsvLines()
+        writer = csv.writer(lines, lineterminator="\n")
+        for row in rows:
+            if row.error:
+                continue
+            try:
+                writer.writerow(self.staged_values(row))
+            except BadRecord as exc:
+                row.error = str(exc)
+                continue
+            row.line = lines[-1]
 
     def existing_columns(self) -> list[str]:
         mapping = self.mapping
@@ -288,16 +441,6 @@ class RecordWriter:
         )
         return {row[key]: row for row in rows}
 
-    def load_lookups(self, rows: list[PreparedRow]) -> None:
-        """Local pks of the records this page refers to, one query per relation."""
-        if self.mapping.owner:
-            self.owners = lookup_ids(rows, "OwnerId", SalesforceUser)
-
-    def fill_values(self, row: PreparedRow, values: dict[str, Any]) -> None:
-        """Relation columns of a Salesforce update; may raise BadRecord."""
-        if self.mapping.owner:
-            values["owner_id"] = self.owners.get(clean_id(row.record.get("OwnerId")))
-
     def keep_unchanged(self, row: PreparedRow, current: dict) -> None:
         """A re-read record that is not a Salesforce update: local data stays as it is."""
 
@@ -306,17 +449,15 @@ class RecordWriter:
     ) -> None:
         """Note what a Salesforce update changes, before it is written."""
 
-    def after_upsert(self, written: list[dict[str, Any]], outcome: PageOutcome) -> None:
-        """Work that needs the page's rows in place."""
+    def after_upsert(self, written: list[tuple], outcome: PageOutcome) -> None:
+        """Work that needs the page's rows in place; `written`: (key, *returning) of each."""
 
     def write(self, rows: list[PreparedRow], outcome: PageOutcome) -> WriteResult:
         """Apply the page; only a newer SystemModstamp than the stored one changes local data."""
         mapping = self.mapping
         existing = self.existing([r.sfdc_id for r in rows])
-        self.load_lookups(rows)
-        now = timezone.now()
         fine: list[str] = []
-        to_write: list[dict[str, Any]] = []
+        lines: list[str] = []
         to_fill: list[dict[str, Any]] = []
         merged: list[tuple[str, str]] = []
         for row in rows:
@@ -334,45 +475,33 @@ class RecordWriter:
                         merged.append((row.sfdc_id, master))  # idempotent: nothing left to move
                     continue
                 values = row.converted()
-                values.update(
-                    {
-                        mapping.key: row.sfdc_id,
-                        mapping.modstamp_field: row.modstamp,
-                        "is_deleted": deleted,
-                        "synced_at": now,
-                        "synced_by_run": self.run_id,
-                    }
-                )
-                self.fill_values(row, values)
             except BadRecord as exc:
                 self.bad[row.sfdc_id] = str(exc)
                 continue
             fine.append(row.sfdc_id)
-            if mapping.merges:
-                values["master_record_sfdc_id"] = master
-                if deleted and master:
-                    merged.append((row.sfdc_id, master))
-            self.track_update(row, current, values, outcome)
+            if mapping.merges and deleted and master:
+                merged.append((row.sfdc_id, master))
+            self.track_update(row, current, {**values, "is_deleted": deleted}, outcome)
             if current:
                 outcome.updated += 1
             else:
                 outcome.created += 1
             if deleted and not (current and current["is_deleted"]):
                 outcome.deleted += 1
-            to_write.append(values)
-        if to_write:
-            upsert(
-                self.model, mapping.key, to_write,
-                [name for name in to_write[0] if name != mapping.key],
-            )
+            assert row.line, "a page is staged before it is written"
+            lines.append(row.line)
+        written = upsert_staged(
+            self.model, mapping.key, self.staged_columns(), lines, self.lookups(),
+            self.constants(), self.returning,
+        )
         fill_columns(self.model, mapping.key, to_fill, self.unfilled)
-        self.after_upsert(to_write, outcome)
+        self.after_upsert(written, outcome)
         self.apply_merges(merged)
         return WriteResult(
             fine=[sfdc_id for sfdc_id in fine if sfdc_id not in self.bad
                   and sfdc_id not in self.held_back],
             bad=self.bad,
-            stamped={values[mapping.key] for values in to_write},
+            stamped={row[0] for row in written},
         )
 
     def apply_merges(self, merged: list[tuple[str, str]]) -> None:
@@ -410,17 +539,22 @@ class AccountWriter(RecordWriter):
         self.deletions_by_account: dict[int, list[FieldChange]] = {}
         self.modstamps: dict[int, datetime] = {}
 
+    def staged_columns(self) -> list[str]:
+        return [*super().staged_columns(), "sfdc_values"]
+
+    def staged_values(self, row: PreparedRow) -> list[Any]:
+        synced = self.mapping.synced_values(row.record)
+        return [*super().staged_values(row), encode_json(synced)]
+
+    def constants(self) -> dict[str, Any]:
+        return {**super().constants(), "locally_edited_at": None, "locally_edited_by": None}
+
     def existing_columns(self) -> list[str]:
         return [*super().existing_columns(), "locally_edited_at"]
 
     def track_update(
         self, row: PreparedRow, current: dict | None, values: dict[str, Any], outcome: PageOutcome
     ) -> None:
-        values.update(
-            sfdc_values=self.mapping.synced_values(row.record),
-            locally_edited_at=None,
-            locally_edited_by=None,
-        )
         if current is None:
             return
         if current["locally_edited_at"]:
@@ -451,7 +585,7 @@ class AccountWriter(RecordWriter):
                 changes.append((name, old_custom.get(name), new_custom.get(name)))
         return changes
 
-    def after_upsert(self, written: list[dict[str, Any]], outcome: PageOutcome) -> None:
+    def after_upsert(self, written: list[tuple], outcome: PageOutcome) -> None:
         if self.changes_by_account or self.deletions_by_account:
             logged = account_changes_log(
                 changes_by_account=self.changes_by_account,
@@ -465,8 +599,7 @@ class AccountWriter(RecordWriter):
             outcome.accounts_skipped_activity_limit += logged.accounts_skipped
         if written:
             children_follow_accounts(
-                only_unlinked=True, account_field="sfdc_id",
-                ids=[values[self.mapping.key] for values in written],
+                only_unlinked=True, account_field="sfdc_id", ids=[row[0] for row in written]
             )
 
     def after_merge(self, survivor_pks: list[int]) -> None:
@@ -477,24 +610,17 @@ class AccountWriter(RecordWriter):
 class AccountChildWriter(RecordWriter):
     """Records that belong to an account (contacts, opportunities): its row and Salesforce id."""
 
-    def __init__(
-        self, mapping: ObjectMapping, run_id: int | None, unfilled: tuple[str, ...] = ()
-    ) -> None:
-        super().__init__(mapping, run_id, unfilled)
-        self.accounts: dict[str, int] = {}
+    def staged_columns(self) -> list[str]:
+        return [*super().staged_columns(), "account_sfdc_id"]
+
+    def staged_values(self, row: PreparedRow) -> list[Any]:
+        return [*super().staged_values(row), clean_id(row.record.get("AccountId"))]
+
+    def lookups(self) -> list[Lookup]:
+        return [*super().lookups(), Lookup("account_id", "account_sfdc_id", Account)]
 
     def existing_columns(self) -> list[str]:
         return [*super().existing_columns(), "account_id", "account_sfdc_id"]
-
-    def load_lookups(self, rows: list[PreparedRow]) -> None:
-        super().load_lookups(rows)
-        self.accounts = lookup_ids(rows, "AccountId", Account)
-
-    def fill_values(self, row: PreparedRow, values: dict[str, Any]) -> None:
-        super().fill_values(row, values)
-        account_sfdc_id = clean_id(row.record.get("AccountId"))
-        values["account_sfdc_id"] = account_sfdc_id
-        values["account_id"] = self.accounts.get(account_sfdc_id)
 
 
 class ContactWriter(AccountChildWriter):
@@ -502,36 +628,38 @@ class ContactWriter(AccountChildWriter):
     quarantined (see record_unknown_accounts): resolving it here would reopen it as a new error
     every cycle and reset its retry backoff."""
 
-    def fill_values(self, row: PreparedRow, values: dict[str, Any]) -> None:
-        super().fill_values(row, values)
-        values["sfdc_type"] = Contact.SfdcType.CONTACT
-        self.hold_if_waiting(row.sfdc_id, values)
+    returning = ("account_sfdc_id", "account_id", "is_deleted")
+
+    def constants(self) -> dict[str, Any]:
+        return {**super().constants(), "sfdc_type": Contact.SfdcType.CONTACT}
 
     def keep_unchanged(self, row: PreparedRow, current: dict) -> None:
-        self.hold_if_waiting(row.sfdc_id, current)
+        self.hold_if_waiting(row.sfdc_id, current["account_sfdc_id"], current["account_id"],
+                             current["is_deleted"])
 
-    def hold_if_waiting(self, sfdc_id: str, row: dict) -> None:
+    def after_upsert(self, written: list[tuple], outcome: PageOutcome) -> None:
+        for sfdc_id, account_sfdc_id, account_id, is_deleted in written:
+            self.hold_if_waiting(sfdc_id, account_sfdc_id, account_id, is_deleted)
+
+    def hold_if_waiting(
+        self, sfdc_id: str, account_sfdc_id: str, account_id: int | None, is_deleted: bool
+    ) -> None:
         """A live contact whose account is not in the local copy waits for it."""
-        if row["account_sfdc_id"] and row["account_id"] is None and not row["is_deleted"]:
+        if account_sfdc_id and account_id is None and not is_deleted:
             self.held_back.add(sfdc_id)
 
 
 class OpportunityWriter(AccountChildWriter):
     """Opportunities also point at the contact a conversion created them for."""
 
-    def __init__(
-        self, mapping: ObjectMapping, run_id: int | None, unfilled: tuple[str, ...] = ()
-    ) -> None:
-        super().__init__(mapping, run_id, unfilled)
-        self.contacts: dict[str, int] = {}
+    def staged_columns(self) -> list[str]:
+        return [*super().staged_columns(), "contact_sfdc_id"]
 
-    def load_lookups(self, rows: list[PreparedRow]) -> None:
-        super().load_lookups(rows)
-        self.contacts = lookup_ids(rows, "ContactId", Contact)
+    def staged_values(self, row: PreparedRow) -> list[Any]:
+        return [*super().staged_values(row), clean_id(row.record.get("ContactId"))]
 
-    def fill_values(self, row: PreparedRow, values: dict[str, Any]) -> None:
-        super().fill_values(row, values)
-        values["contact_id"] = self.contacts.get(clean_id(row.record.get("ContactId")))
+    def lookups(self) -> list[Lookup]:
+        return [*super().lookups(), Lookup("contact_id", "contact_sfdc_id", Contact)]
 
 
 LEAD_UPSERT_FIELDS = (
@@ -565,6 +693,9 @@ class LeadWriter:
         self.mapping = mapping
         self.unfilled = list(unfilled)
         self.run_id = run_id
+
+    def stage(self, rows: list[PreparedRow]) -> None:
+        """Nothing ahead: what a lead's row becomes depends on the stored person rows."""
 
     def write(self, rows: list[PreparedRow], outcome: PageOutcome) -> WriteResult:
         by_lead = {
