@@ -73,6 +73,19 @@ def bulk_datetime_as_rest(value: str) -> str:
     return value
 
 
+def lines_of(text: str) -> Iterator[str]:
+    """The text's lines, each made only when it is read (csv joins quoted newlines back).
+
+    A list of a download's lines would hold the download a second time, and a StringIO a
+    third (four bytes a character): a wide object's 10,000-row page is megabytes.
+    """
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start) + 1 or len(text)
+        yield text[start:end]
+        start = end
+
+
 def wait_for_job(job_info: Callable[[], dict], poll_seconds: float) -> None:
     """Poll a Bulk job until it is complete: first after a quarter of a second, then at
     doubling intervals up to `poll_seconds`.
@@ -139,9 +152,7 @@ def bulk_records(
         while pending is not None:
             result = pending.result()
             pending = downloader.submit(download, result["locator"]) if result["locator"] else None
-            # Lines of the one download (csv joins quoted newlines back); a StringIO would copy
-            # the whole text again, four bytes a character.
-            records = rest_records(result.pop("records").splitlines(keepends=True), field_types)
+            records = rest_records(lines_of(result.pop("records")), field_types)
             while page := list(itertools.islice(records, page_size)):
                 yield page
     finally:
