@@ -173,6 +173,7 @@ class Lookup:
     column: str  # the relation's column, e.g. owner_id
     staged: str  # the staging column holding the related record's Salesforce id
     model: type[models.Model]
+    record_field: str  # the Salesforce field naming the related record, e.g. OwnerId
 
 
 class CsvLines(list):
@@ -357,10 +358,10 @@ class RecordWriter:
     A page is staged before its transaction (`stage`: each row's values as a CSV line, in the
     prefetch thread), then written: the writer reads the stored rows, decides per record and
     sends the lines of the records it applies. Subclasses add their kind's columns through the
-    hooks `staged_columns`/`staged_values`, `lookups`, `constants`, `existing_columns`,
-    `keep_unchanged`, `track_update` and `after_upsert`. `unfilled` names the columns mapped
-    since the rows were stored: an unchanged record fills those, and only those (they hold no
-    local edits).
+    hooks `lookups` (relations, staged as Salesforce ids and joined), `staged_columns` with
+    `staged_values`, `constants`, `existing_columns`, `keep_unchanged`, `track_update` and
+    `after_upsert`. `unfilled` names the columns mapped since the rows were stored: an
+    unchanged record fills those, and only those (they hold no local edits).
     """
 
     returning: tuple[str, ...] = ()  # columns of the written rows `after_upsert` needs
@@ -383,9 +384,7 @@ class RecordWriter:
                    "custom_fields"]
         if mapping.merges:
             columns.append("master_record_sfdc_id")
-        if mapping.owner:
-            columns.append("owner_sfdc_id")
-        return columns
+        return [*columns, *(lookup.staged for lookup in self.lookups())]
 
     def staged_values(self, row: PreparedRow) -> list[Any]:
         """The `staged_columns` of a converted row, with no database; may raise BadRecord."""
@@ -395,12 +394,12 @@ class RecordWriter:
                   encode_json(values["custom_fields"])]
         if mapping.merges:
             staged.append(clean_id(record.get("MasterRecordId")))
-        if mapping.owner:
-            staged.append(clean_id(record.get("OwnerId")))
-        return staged
+        return [*staged, *(clean_id(record.get(lookup.record_field)) for lookup in self.lookups())]
 
     def lookups(self) -> list[Lookup]:
-        return [Lookup("owner_id", "owner_sfdc_id", SalesforceUser)] if self.mapping.owner else []
+        if not self.mapping.owner:
+            return []
+        return [Lookup("owner_id", "owner_sfdc_id", SalesforceUser, "OwnerId")]
 
     def constants(self) -> dict[str, Any]:
         """Columns every written row of the page gets the same value in."""
@@ -610,14 +609,8 @@ class AccountWriter(RecordWriter):
 class AccountChildWriter(RecordWriter):
     """Records that belong to an account (contacts, opportunities): its row and Salesforce id."""
 
-    def staged_columns(self) -> list[str]:
-        return [*super().staged_columns(), "account_sfdc_id"]
-
-    def staged_values(self, row: PreparedRow) -> list[Any]:
-        return [*super().staged_values(row), clean_id(row.record.get("AccountId"))]
-
     def lookups(self) -> list[Lookup]:
-        return [*super().lookups(), Lookup("account_id", "account_sfdc_id", Account)]
+        return [*super().lookups(), Lookup("account_id", "account_sfdc_id", Account, "AccountId")]
 
     def existing_columns(self) -> list[str]:
         return [*super().existing_columns(), "account_id", "account_sfdc_id"]
@@ -652,14 +645,8 @@ class ContactWriter(AccountChildWriter):
 class OpportunityWriter(AccountChildWriter):
     """Opportunities also point at the contact a conversion created them for."""
 
-    def staged_columns(self) -> list[str]:
-        return [*super().staged_columns(), "contact_sfdc_id"]
-
-    def staged_values(self, row: PreparedRow) -> list[Any]:
-        return [*super().staged_values(row), clean_id(row.record.get("ContactId"))]
-
     def lookups(self) -> list[Lookup]:
-        return [*super().lookups(), Lookup("contact_id", "contact_sfdc_id", Contact)]
+        return [*super().lookups(), Lookup("contact_id", "contact_sfdc_id", Contact, "ContactId")]
 
 
 LEAD_UPSERT_FIELDS = (
