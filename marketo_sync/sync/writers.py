@@ -80,36 +80,44 @@ def named_fields(fields: list[models.Field], rows: list[dict[str, Any]]) -> list
     return [f for f in fields if f.attname in names or f.name in names]
 
 
-def copy_csv(fields: list[models.Field], rows: list[dict[str, Any]]) -> io.StringIO:
-    """The rows' values of these fields as COPY's CSV, quoted by the csv module (C, not a
-    Python call per value).
+class CsvLines(list):
+    """A file for csv.writer that keeps each written row as its own line of COPY's CSV.
 
-    An empty unquoted value is NULL to COPY, so None is written as one; text columns that
-    cannot be NULL read it back as '' (`not_null_text`). A row that lacks one of the fields
-    gets the field's default; a row may name a relation by the field (`owner`) or its column
-    (`owner_id`).
+    The csv module quotes in C, not a Python call per value. An empty unquoted value is NULL to
+    COPY, so None is written as one; text columns that cannot be NULL read it back as ''
+    (`FORCE_NOT_NULL`).
     """
+
+    write = list.append
+
+
+# JSON columns are encoded as their JSONField does (no custom encoder).
+encode_json = json.JSONEncoder().encode
+
+
+def csv_lines(fields: list[models.Field], rows: list[dict[str, Any]]) -> list[str]:
+    """The rows' values of these fields as lines of COPY's CSV. A row that lacks one of the
+    fields gets the field's default; a row may name a relation by the field (`owner`) or its
+    column (`owner_id`)."""
     attnames = [f.attname for f in fields]
     known = set(attnames)
     defaults = {f.attname: f.get_default() for f in fields}
     renames = {f.name: f.attname for f in fields if f.name != f.attname}
-    as_json = [(i, (f.encoder or json.JSONEncoder)().encode)
-               for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    as_json = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     pick = operator.itemgetter(*attnames)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    lines = CsvLines()
+    writer = csv.writer(lines, lineterminator="\n")
     for row in rows:
         if row.keys() != known:
             row = {**defaults, **{renames.get(name, name): value for name, value in row.items()}}
         values = pick(row)
         if as_json:
             values = list(values)
-            for index, encode in as_json:
+            for index in as_json:
                 if values[index] is not None:
-                    values[index] = encode(values[index])
+                    values[index] = encode_json(values[index])
         writer.writerow(values)
-    buffer.seek(0)
-    return buffer
+    return lines
 
 
 def not_null_text(fields: list[models.Field]) -> list[models.Field]:
@@ -119,51 +127,13 @@ def not_null_text(fields: list[models.Field]) -> list[models.Field]:
 def upsert(
     model: type[models.Model], key: str, rows: list[dict[str, Any]], update_fields: list[str]
 ) -> None:
-    """Insert or update a page of rows by their unique `key`: COPY into a staging table, then
-    one `INSERT … SELECT … ON CONFLICT (key) DO UPDATE`.
-
-    No model instances and no per-value SQL: the values are already converted and checked by
-    the mapping. COPY's CSV is parsed in one pass; the same page bound as one SQL array per
-    column made PostgreSQL parse tens of thousands of literals, twice the time of the write
-    itself. Only the columns the rows name travel in the CSV; the others take their default,
-    bound once for the page. The staging table lives until the transaction ends, and is emptied
-    by the write.
-    """
+    """Insert or update a page of rows given as column values (see `upsert_staged`); on a
+    conflict only `update_fields` change."""
     if not rows:
         return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    named = named_fields(fields, rows)
-    defaulted = [f for f in fields if f not in named]
-    all_columns = ", ".join(quoted_column(f) for f in fields)
-    copied = ", ".join(quoted_column(f) for f in named)
-    selected = ", ".join(
-        [*(quoted_column(f) for f in named),
-         *(f"CAST(%s AS {f.db_type(connection)})" for f in defaulted)]
-    )
-    defaults = [f.get_db_prep_save(f.get_default(), connection) for f in defaulted]
-    updates = ", ".join(
-        f"{column} = EXCLUDED.{column}"
-        for column in (quoted_column(model._meta.get_field(name)) for name in update_fields)
-    )
-    key_column = quoted_column(model._meta.get_field(key))
-    table = quoted_table(model)
-    staging = connection.ops.quote_name(f"staging_{model._meta.db_table}")
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "  # noqa: S608
-            f"SELECT {all_columns} FROM {table} WITH NO DATA"
-        )
-        text = ", ".join(quoted_column(f) for f in not_null_text(named))
-        options = f"FORMAT csv, FORCE_NOT_NULL ({text})" if text else "FORMAT csv"
-        cursor.copy_expert(f"COPY {staging} ({copied}) FROM STDIN WITH ({options})",
-                           copy_csv(named, rows))
-        cursor.execute(
-            f"WITH page AS (DELETE FROM {staging} RETURNING *) "  # noqa: S608 - model metadata
-            f"INSERT INTO {table} ({', '.join([copied, *(quoted_column(f) for f in defaulted)])}) "
-            f"SELECT {selected} FROM page "
-            f"ON CONFLICT ({key_column}) DO UPDATE SET {updates}",
-            defaults,
-        )
+    fields = named_fields([f for f in model._meta.concrete_fields if not f.primary_key], rows)
+    upsert_staged(model, key, [f.attname for f in fields], csv_lines(fields, rows),
+                  update_fields=update_fields)
 
 
 @dataclass(frozen=True)
@@ -173,16 +143,7 @@ class Lookup:
     column: str  # the relation's column, e.g. owner_id
     staged: str  # the staging column holding the related record's Salesforce id
     model: type[models.Model]
-
-
-class CsvLines(list):
-    """A file for csv.writer that keeps each written row as its own line."""
-
-    write = list.append
-
-
-# JSON columns are encoded as their JSONField does (no custom encoder).
-encode_json = json.JSONEncoder().encode
+    record_field: str  # the Salesforce field naming the related record, e.g. OwnerId
 
 
 def upsert_staged(
@@ -190,18 +151,25 @@ def upsert_staged(
     key: str,
     staged: list[str],
     lines: list[str],
-    lookups: list[Lookup],
-    constants: dict[str, Any],
+    lookups: list[Lookup] | None = None,
+    constants: dict[str, Any] | None = None,
     returning: tuple[str, ...] = (),
+    update_fields: list[str] | None = None,
 ) -> list[tuple]:
     """Insert or update rows staged as CSV lines of the `staged` columns (model columns, then
-    the lookups' Salesforce ids): one COPY and one `INSERT … SELECT … ON CONFLICT (key) DO
-    UPDATE`, which joins each lookup's table for its local id and binds the page's `constants`
-    once. The lines are built before the page's transaction (no database needed), so the writer
-    only chooses which to send. Returns `returning` columns of each written row, key first.
+    the lookups' Salesforce ids): COPY into a temporary table, then one `INSERT … SELECT … ON
+    CONFLICT (key) DO UPDATE`, which joins each lookup's table for its local id and binds the
+    page's `constants` and the other columns' defaults once. On a conflict every column it
+    writes changes, or only `update_fields`. Returns `returning` columns of each written row,
+    key first.
+
+    No model instances and no per-value SQL: COPY's CSV is parsed in one pass (the same page
+    bound as one SQL array per column made PostgreSQL parse tens of thousands of literals, twice
+    the time of the write itself), and the lines can be built before the page's transaction.
     """
     if not lines:
         return []
+    lookups, constants = lookups or [], constants or {}
     meta = model._meta
     columns = {f.attname for f in meta.concrete_fields}
     lookup_columns = [name for name in staged if name not in columns]  # Salesforce ids only
@@ -214,7 +182,7 @@ def upsert_staged(
     ]
     quote = connection.ops.quote_name
     table = quoted_table(model)
-    staging = quote(f"staged_{meta.db_table}")
+    staging = quote(f"staging_{meta.db_table}")
     extra = "".join(f", NULL::varchar(18) AS {quote(name)}" for name in lookup_columns)
     joins = "".join(
         f" LEFT JOIN {quoted_table(lookup.model)} j{index}"
@@ -233,9 +201,13 @@ def upsert_staged(
     ]
     inserted = [quoted_column(f) for f in (*stored, *related, *fixed, *defaulted)]
     key_column = quoted_column(concrete_field(model, key))
+    changed = (
+        [*stored, *related, *fixed] if update_fields is None
+        else [concrete_field(model, name) for name in update_fields]
+    )
     updates = ", ".join(
         f"{column} = EXCLUDED.{column}"
-        for column in (quoted_column(f) for f in (*stored, *related, *fixed))
+        for column in (quoted_column(f) for f in changed)
         if column != key_column
     )
     returned = ", ".join(quoted_column(concrete_field(model, name)) for name in (key, *returning))
@@ -246,24 +218,25 @@ def upsert_staged(
     text = ", ".join(quoted_column(f) for f in not_null_text(stored))
     options = f"FORMAT csv, FORCE_NOT_NULL ({text})" if text else "FORMAT csv"
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        # Shaped by this call's columns, so dropped when it is done rather than at the commit.
         cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "  # noqa: S608
+            f"CREATE TEMPORARY TABLE {staging} AS "  # noqa: S608 - model metadata
             f"SELECT {', '.join(quoted_column(f) for f in stored)}{extra} FROM {table} "
             "WITH NO DATA"
         )
         cursor.copy_expert(
-            f"COPY {staging} ({', '.join(copied)}) FROM STDIN "
-            f"WITH ({options})",
+            f"COPY {staging} ({', '.join(copied)}) FROM STDIN WITH ({options})",
             io.StringIO("".join(lines)),
         )
         cursor.execute(
-            f"WITH page AS (DELETE FROM {staging} RETURNING *) "  # noqa: S608 - model metadata
-            f"INSERT INTO {table} ({', '.join(inserted)}) "
-            f"SELECT {', '.join(selected)} FROM page{joins} "
+            f"INSERT INTO {table} ({', '.join(inserted)}) "  # noqa: S608 - model metadata
+            f"SELECT {', '.join(selected)} FROM {staging} page{joins} "
             f"ON CONFLICT ({key_column}) DO UPDATE SET {updates} RETURNING {returned}",
             parameters,
         )
-        return cursor.fetchall()
+        written_rows = cursor.fetchall()
+        cursor.execute(f"DROP TABLE {staging}")
+        return written_rows
 
 
 def fill_columns(
@@ -357,10 +330,10 @@ class RecordWriter:
     A page is staged before its transaction (`stage`: each row's values as a CSV line, in the
     prefetch thread), then written: the writer reads the stored rows, decides per record and
     sends the lines of the records it applies. Subclasses add their kind's columns through the
-    hooks `staged_columns`/`staged_values`, `lookups`, `constants`, `existing_columns`,
-    `keep_unchanged`, `track_update` and `after_upsert`. `unfilled` names the columns mapped
-    since the rows were stored: an unchanged record fills those, and only those (they hold no
-    local edits).
+    hooks `lookups` (relations, staged as Salesforce ids and joined), `staged_columns` with
+    `staged_values`, `constants`, `existing_columns`, `keep_unchanged`, `track_update` and
+    `after_upsert`. `unfilled` names the columns mapped since the rows were stored: an
+    unchanged record fills those, and only those (they hold no local edits).
     """
 
     returning: tuple[str, ...] = ()  # columns of the written rows `after_upsert` needs
@@ -383,9 +356,7 @@ class RecordWriter:
                    "custom_fields"]
         if mapping.merges:
             columns.append("master_record_sfdc_id")
-        if mapping.owner:
-            columns.append("owner_sfdc_id")
-        return columns
+        return [*columns, *(lookup.staged for lookup in self.lookups())]
 
     def staged_values(self, row: PreparedRow) -> list[Any]:
         """The `staged_columns` of a converted row, with no database; may raise BadRecord."""
@@ -395,20 +366,20 @@ class RecordWriter:
                   encode_json(values["custom_fields"])]
         if mapping.merges:
             staged.append(clean_id(record.get("MasterRecordId")))
-        if mapping.owner:
-            staged.append(clean_id(record.get("OwnerId")))
-        return staged
+        return [*staged, *(clean_id(record.get(lookup.record_field)) for lookup in self.lookups())]
 
     def lookups(self) -> list[Lookup]:
-        return [Lookup("owner_id", "owner_sfdc_id", SalesforceUser)] if self.mapping.owner else []
+        if not self.mapping.owner:
+            return []
+        return [Lookup("owner_id", "owner_sfdc_id", SalesforceUser, "OwnerId")]
 
     def constants(self) -> dict[str, Any]:
         """Columns every written row of the page gets the same value in."""
         return {"synced_at": timezone.now(), "synced_by_run": self.run_id}
 
     def stage(self, rows: list[PreparedRow]) -> None:
-        """Give each convertible row its line of COPY's CSV (as `copy_csv` writes them), so the
-        page can send any subset of its rows; thread-safe: no database."""
+        """Give each convertible row its line of COPY's CSV (see `CsvLines`), so the page can
+        send any subset of its rows; thread-safe: no database."""
         lines = CsvLines()
         writer = csv.writer(lines, lineterminator="\n")
         for row in rows:
@@ -610,14 +581,8 @@ class AccountWriter(RecordWriter):
 class AccountChildWriter(RecordWriter):
     """Records that belong to an account (contacts, opportunities): its row and Salesforce id."""
 
-    def staged_columns(self) -> list[str]:
-        return [*super().staged_columns(), "account_sfdc_id"]
-
-    def staged_values(self, row: PreparedRow) -> list[Any]:
-        return [*super().staged_values(row), clean_id(row.record.get("AccountId"))]
-
     def lookups(self) -> list[Lookup]:
-        return [*super().lookups(), Lookup("account_id", "account_sfdc_id", Account)]
+        return [*super().lookups(), Lookup("account_id", "account_sfdc_id", Account, "AccountId")]
 
     def existing_columns(self) -> list[str]:
         return [*super().existing_columns(), "account_id", "account_sfdc_id"]
@@ -652,14 +617,8 @@ class ContactWriter(AccountChildWriter):
 class OpportunityWriter(AccountChildWriter):
     """Opportunities also point at the contact a conversion created them for."""
 
-    def staged_columns(self) -> list[str]:
-        return [*super().staged_columns(), "contact_sfdc_id"]
-
-    def staged_values(self, row: PreparedRow) -> list[Any]:
-        return [*super().staged_values(row), clean_id(row.record.get("ContactId"))]
-
     def lookups(self) -> list[Lookup]:
-        return [*super().lookups(), Lookup("contact_id", "contact_sfdc_id", Contact)]
+        return [*super().lookups(), Lookup("contact_id", "contact_sfdc_id", Contact, "ContactId")]
 
 
 LEAD_UPSERT_FIELDS = (
