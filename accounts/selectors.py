@@ -393,9 +393,9 @@ def person_search(*, people: QuerySet[Contact], term: str) -> QuerySet[Contact]:
     name, last name, email or company (a contact's account name, a lead's company). Accounts
     are matched first in their own small table, so a company never costs a join per person.
     """
-    if not person_search_used(term=term):
-        return people
     words = term.split()
+    if not words:
+        return people
     if "\x00" in term:
         raise InvalidFilter("contains a NUL character")
     if "@" in term:

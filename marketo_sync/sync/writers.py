@@ -416,9 +416,10 @@ class RecordWriter:
         """A re-read record that is not a Salesforce update: local data stays as it is."""
 
     def track_update(
-        self, row: PreparedRow, current: dict | None, values: dict[str, Any], outcome: PageOutcome
+        self, row: PreparedRow, current: dict | None, deleted: bool, outcome: PageOutcome
     ) -> None:
-        """Note what a Salesforce update changes, before it is written."""
+        """Note what a Salesforce update changes (its converted values in `row.values`),
+        before it is written."""
 
     def after_upsert(self, written: list[tuple], outcome: PageOutcome) -> None:
         """Work that needs the page's rows in place; `written`: (key, *returning) of each."""
@@ -445,14 +446,14 @@ class RecordWriter:
                     if deleted and master:
                         merged.append((row.sfdc_id, master))  # idempotent: nothing left to move
                     continue
-                values = row.converted()
+                row.converted()  # a record whose values cannot be stored is quarantined
             except BadRecord as exc:
                 self.bad[row.sfdc_id] = str(exc)
                 continue
             fine.append(row.sfdc_id)
             if mapping.merges and deleted and master:
                 merged.append((row.sfdc_id, master))
-            self.track_update(row, current, {**values, "is_deleted": deleted}, outcome)
+            self.track_update(row, current, deleted, outcome)
             if current:
                 outcome.updated += 1
             else:
@@ -524,19 +525,19 @@ class AccountWriter(RecordWriter):
         return [*super().existing_columns(), "locally_edited_at"]
 
     def track_update(
-        self, row: PreparedRow, current: dict | None, values: dict[str, Any], outcome: PageOutcome
+        self, row: PreparedRow, current: dict | None, deleted: bool, outcome: PageOutcome
     ) -> None:
         if current is None:
             return
         if current["locally_edited_at"]:
             outcome.local_edits_overwritten += 1
         self.modstamps[current["pk"]] = row.modstamp
-        if current["is_deleted"] != values["is_deleted"]:
+        if current["is_deleted"] != deleted:
             self.deletions_by_account[current["pk"]] = [
-                ("IsDeleted", current["is_deleted"], values["is_deleted"])
+                ("IsDeleted", current["is_deleted"], deleted)
             ]
-        elif not values["is_deleted"]:
-            changed = self.changed_fields(current, values, row.record)
+        elif not deleted:
+            changed = self.changed_fields(current, row.values, row.record)
             if changed:
                 self.changes_by_account[current["pk"]] = changed
 
