@@ -25,6 +25,7 @@ from django.utils import timezone
 from simple_salesforce.format import format_soql
 
 from accounts.salesforce_fields import BadRecord, clean_id, parse_datetime
+from marketo_sync.db import analyze_column, column_has_statistics
 from marketo_sync.faults import crashpoint
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.errors import SalesforceRequestError
@@ -50,6 +51,7 @@ SEEN_TABLE = "sync_seen_ids"
 RESTARTABLE = {"INVALID_FIELD", "INVALID_QUERY_LOCATOR"}
 MAX_RESTARTS = 2
 WRITER_SWITCH_INTERVAL = 0.0005  # seconds; see `prefetched`
+KEY_STATISTICS_AFTER_ROWS = 10_000  # see `ObjectSync.apply_stream`
 
 __all__ = [
     "SEEN_TABLE", "ObjectSync", "Page", "PageOutcome", "PreparedPage", "mark_absent_as_deleted",
@@ -162,6 +164,9 @@ class ObjectSync:
         # and the highest applied from any stream.
         self.position: tuple[datetime, str] | None = None
         self.highest: tuple[datetime, str] | None = None
+        self.key_statistics_missing = not column_has_statistics(
+            self.mapping.model, self.mapping.key
+        )
 
     def remember_seen(self, records: list[dict], stamped: Set[str] = frozenset()) -> None:
         """A full run notes every id it saw that its writes did not stamp (unchanged records,
@@ -380,14 +385,26 @@ class ObjectSync:
     def apply_stream(
         self, pages: Iterable[Page], after_page: Callable[[int], None] | None = None
     ) -> int:
-        """Apply pages in order; `after_page(records so far)` runs after each page's commit."""
-        done = 0
+        """Apply pages in order; `after_page(records so far)` runs after each page's commit.
+
+        A table the planner knows nothing about (the first sync of a new install) is sampled
+        once the stream has created enough rows: without statistics for the Salesforce id,
+        PostgreSQL reads the stored rows of each page by scanning the whole table until it is
+        large, a scan per page that grows with the table. Autovacuum would sample it too, but
+        only a minute or more after the growth began.
+        """
+        done = created = 0
         for page in pages:
             crashpoint("page_fetched")
             if self.run.backlog is None and page.total is not None:
                 self.run.backlog = page.total
                 SyncRun.objects.filter(pk=self.run.pk).update(backlog=page.total)
-            done += self.apply_page(page.prepared, watermark=page.watermark).fetched
+            outcome = self.apply_page(page.prepared, watermark=page.watermark)
+            done += outcome.fetched
+            created += outcome.created
+            if self.key_statistics_missing and created >= KEY_STATISTICS_AFTER_ROWS:
+                analyze_column(self.mapping.model, self.mapping.key)
+                self.key_statistics_missing = False
             if after_page:
                 after_page(done)
         return done

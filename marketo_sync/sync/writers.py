@@ -224,9 +224,11 @@ def upsert_staged(
             f"SELECT {', '.join(quoted_column(f) for f in stored)}{extra} FROM {table} "
             "WITH NO DATA"
         )
+        # In one read (the size argument): psycopg2 reads 8 KB at a time by default, and each read waits for the
+        # GIL, which the thread preparing the next page holds.
         cursor.copy_expert(
             f"COPY {staging} ({', '.join(copied)}) FROM STDIN WITH ({options})",
-            io.StringIO("".join(lines)),
+            io.StringIO(data := "".join(lines)), len(data) + 1,
         )
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(inserted)}) "  # noqa: S608 - model metadata

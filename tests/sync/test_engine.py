@@ -7,8 +7,10 @@ from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from accounts.salesforce_fields import parse_datetime
 from accounts.services import contact_apply_local_edit
 from activities.models import Activity
+from marketo_sync.db import column_has_statistics
 from marketo_sync.sandbox.schema import ACCOUNT_TYPES, INDUSTRIES
 from marketo_sync.sync import cycle as cycle_module
+from marketo_sync.sync import engine as engine_module
 from marketo_sync.sync.cycle import sync_cycle
 from marketo_sync.sync.engine import SEEN_TABLE, mark_absent_as_deleted
 from marketo_sync.sync.models import SyncError, SyncRun, SyncState
@@ -252,6 +254,39 @@ def test_a_full_sync_notes_only_the_ids_it_did_not_write(sandbox, monkeypatch):
         purged.sfdc_id
     }
     assert Account.objects.get(pk=changed.pk).name == "Renamed Ltd"
+
+
+def manually_analyzed_at(table: str):
+    """When an ANALYZE statement (not autovacuum) last sampled the table."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = %s", [table])
+        return cursor.fetchone()[0]
+
+
+def test_a_first_sync_samples_the_salesforce_id_for_the_planner(sandbox, monkeypatch):
+    """A new install's tables have no statistics: the read samples the key column once it has
+    created enough rows, instead of scanning the growing table for each page's stored rows."""
+    with connection.cursor() as cursor:  # as on a new install (the tests connect as superuser)
+        cursor.execute("DELETE FROM pg_statistic WHERE starelid = 'accounts_contact'::regclass")
+    assert not column_has_statistics(Contact, "sfdc_id")
+    before = manually_analyzed_at("accounts_contact")
+    monkeypatch.setattr(engine_module, "KEY_STATISTICS_AFTER_ROWS", 2)
+    cycle()
+    assert column_has_statistics(Contact, "sfdc_id")
+    assert manually_analyzed_at("accounts_contact") not in (None, before)
+
+
+def test_a_sync_leaves_sampled_tables_to_autovacuum(sandbox, monkeypatch):
+    cycle()
+    Contact.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_contact (sfdc_id)")
+    before = manually_analyzed_at("accounts_contact")
+    monkeypatch.setattr(engine_module, "KEY_STATISTICS_AFTER_ROWS", 2)
+    cycle(full=True, objects=["Contact"])
+    assert Contact.objects.exists()
+    assert manually_analyzed_at("accounts_contact") == before
 
 
 @pytest.mark.faults
