@@ -118,7 +118,9 @@ class Sandbox:
 
 
 def process_cpu_seconds(pids: set[int] | None = None, name_prefix: str = "") -> float:
-    """User + system CPU of the processes with these pids or whose name starts with the prefix.
+    """User + system CPU of the processes with these pids or whose name starts with the prefix,
+    and of their children that ended (PostgreSQL's postmaster holds the CPU of the backends
+    that closed, such as the sync's second connection).
 
     PostgreSQL's backends and the sandbox are other processes: their CPU is what the worker's
     own rusage cannot see.
@@ -134,7 +136,7 @@ def process_cpu_seconds(pids: set[int] | None = None, name_prefix: str = "") -> 
         pid = int(stat_file.parent.name)
         if (pids and pid in pids) or (name_prefix and name.startswith(name_prefix)):
             fields = text[text.rindex(")") + 2 :].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
+            total += sum(int(value) for value in fields[11:15]) / tick
     return total
 
 

@@ -15,12 +15,15 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Set
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 from simple_salesforce.format import format_soql
 
@@ -34,7 +37,7 @@ from marketo_sync.sync.fence import fenced
 from marketo_sync.sync.mapping import MAPPINGS, UNQUERYABLE_TYPES, ObjectMapping
 from marketo_sync.sync.models import SyncRun, SyncState
 from marketo_sync.sync.sync_errors import sync_errors_record, sync_errors_resolve
-from marketo_sync.sync.writers import PageOutcome, PreparedRow, writer_for
+from marketo_sync.sync.writers import WRITERS, PageOutcome, PreparedRow, writer_for
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,6 +55,9 @@ RESTARTABLE = {"INVALID_FIELD", "INVALID_QUERY_LOCATOR"}
 MAX_RESTARTS = 2
 WRITER_SWITCH_INTERVAL = 0.0005  # seconds; see `prefetched`
 KEY_STATISTICS_AFTER_ROWS = 10_000  # see `ObjectSync.apply_stream`
+# How long a page waits to commit behind the page written beside it before it gives way (rolls
+# back and is written again after it): see `ObjectSync.apply_stream`.
+BESIDE_WAIT_SECONDS = 10.0
 
 __all__ = [
     "SEEN_TABLE", "ObjectSync", "Page", "PageOutcome", "PreparedPage", "mark_absent_as_deleted",
@@ -66,6 +72,16 @@ class PreparedPage:
     records: list[dict]
     rows: list[PreparedRow]
     bad: dict[str, str]
+
+    @cached_property
+    def sfdc_ids(self) -> frozenset[str]:
+        return frozenset(row.sfdc_id for row in self.rows) | self.bad.keys()
+
+    @cached_property
+    def merges(self) -> bool:
+        """Whether a record of the page was merged into another (its writes reach other rows)."""
+        return any(row.record.get("IsDeleted") and row.record.get("MasterRecordId")
+                   for row in self.rows)
 
 
 @dataclass(frozen=True)
@@ -284,16 +300,11 @@ class ObjectSync:
                     self.refresh_describe()
 
     def bulk_pages(self, total: int) -> Iterator[Page]:
-        """A full read through Bulk API 2.0; the watermark is stored after the last page.
-
-        Only the download runs ahead in the prefetch thread; the watermark is written here,
-        after the caller applied the last page.
-        """
+        """A full read through Bulk API 2.0; `apply_stream` stores the watermark after the
+        last page."""
         soql = f"{self.select()} {self.where()}".strip()
-        for prepared in prefetched(self.bulk_read(soql), self.prepare):
-            yield Page(prepared, total, "end")
-        if self.highest is not None and self.id_range is None:
-            self.store_highest_watermark()
+        yield from (Page(prepared, total, "end")
+                    for prepared in prefetched(self.bulk_read(soql), self.prepare))
 
     def bulk_read(self, soql: str) -> Iterator[list[dict]]:
         """Records of a Bulk API 2.0 `queryAll` job, in pages, typed as the REST API sends them."""
@@ -387,19 +398,29 @@ class ObjectSync:
     ) -> int:
         """Apply pages in order; `after_page(records so far)` runs after each page's commit.
 
+        A stream whose watermark moves at its end (Bulk) stores it once every page committed.
+
+        Pages of kinds whose writes stay on their own records' rows are written two at a time
+        on two connections (one in a helper thread): PostgreSQL inserts one page while the other
+        commits or waits for this process, instead of idling between pages. Commits stay in page
+        order (each page commits only after the one before it), so the watermark never passes an
+        uncommitted page. Pages that share a record, or merge records (whose writes reach other
+        rows), are written alone.
+
         A table the planner knows nothing about (the first sync of a new install) is sampled
         once the stream has created enough rows: without statistics for the Salesforce id,
         PostgreSQL reads the stored rows of each page by scanning the whole table until it is
         large, a scan per page that grows with the table. Autovacuum would sample it too, but
         only a minute or more after the growth began.
         """
+        overlap = WRITERS[self.mapping.kind].pages_overlap
         done = created = 0
-        for page in pages:
-            crashpoint("page_fetched")
-            if self.run.backlog is None and page.total is not None:
-                self.run.backlog = page.total
-                SyncRun.objects.filter(pk=self.run.pk).update(backlog=page.total)
-            outcome = self.apply_page(page.prepared, watermark=page.watermark)
+        watermark_at_end = False
+        beside: Future[PageOutcome] | None = None  # the page before, written in the helper
+        beside_ids: Set[str] = frozenset()
+
+        def applied(outcome: PageOutcome) -> None:
+            nonlocal done, created
             done += outcome.fetched
             created += outcome.created
             if self.key_statistics_missing and created >= KEY_STATISTICS_AFTER_ROWS:
@@ -407,13 +428,74 @@ class ObjectSync:
                 self.key_statistics_missing = False
             if after_page:
                 after_page(done)
+
+        helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-writer")
+        try:
+            for page in pages:
+                crashpoint("page_fetched")
+                if self.run.backlog is None and page.total is not None:
+                    self.run.backlog = page.total
+                    SyncRun.objects.filter(pk=self.run.pk).update(backlog=page.total)
+                prepared = page.prepared
+                watermark_at_end = watermark_at_end or page.watermark == "end"
+                alone = not overlap or prepared.merges
+                if beside is not None and (alone or beside_ids & prepared.sfdc_ids):
+                    applied(beside.result())
+                    beside = None
+                if beside is None and not alone:
+                    beside = helper.submit(self.apply_beside, prepared, page.watermark)
+                    beside_ids = prepared.sfdc_ids
+                    continue
+                outcome = self.apply_after(prepared, page.watermark, beside)
+                if beside is not None:
+                    applied(beside.result())
+                    beside = None
+                applied(outcome)
+            if beside is not None:
+                applied(beside.result())
+                beside = None
+            if watermark_at_end and self.highest is not None and self.id_range is None:
+                self.store_highest_watermark()
+        finally:
+            if beside is not None:  # this page failed: the one before still ends, either way
+                beside.exception()
+            helper.submit(connections.close_all).result()
+            helper.shutdown()
         return done
 
+    def apply_beside(self, page: PreparedPage, watermark: str) -> PageOutcome:
+        """`apply_page` in the helper thread, on its own connection."""
+        return self.apply_page(page, watermark=watermark)
+
+    def apply_after(
+        self, page: PreparedPage, watermark: str, before: Future[PageOutcome] | None
+    ) -> PageOutcome:
+        """Write the page while `before` is written beside it, and commit after it.
+
+        A page that waited too long to commit gives way: it may hold a row that the page
+        before waits for behind another transaction (a re-sync holding a row of each), a wait
+        PostgreSQL cannot see as a deadlock, because this side waits in Python. It is rolled
+        back and written again once the page before is done.
+        """
+        if before is None:
+            return self.apply_page(page, watermark=watermark)
+        try:
+            return self.apply_page(page, watermark=watermark, before=before)
+        except FutureTimeout:
+            logger.warning("%s page gave way to the page before it", self.mapping.object_name)
+            before.exception()
+            return self.apply_page(page, watermark=watermark)
+
     def apply_page(
-        self, records: list[dict] | PreparedPage, *, watermark: str = "none"
+        self,
+        records: list[dict] | PreparedPage,
+        *,
+        watermark: str = "none",
+        before: Future[PageOutcome] | None = None,
     ) -> PageOutcome:
         """Write one page in one transaction, fenced by the run's generation; `watermark` as in
-        `Page`."""
+        `Page`. With `before` (a page written beside this one), this one commits only after it,
+        and rolls back if it failed (its exception is raised here)."""
         page = records if isinstance(records, PreparedPage) else self.prepare(records)
         outcome = PageOutcome(fetched=len(page.records))
         with fenced(self.run.generation):
@@ -427,6 +509,8 @@ class ObjectSync:
             self.quarantine(written.bad, outcome)
             sync_errors_resolve(object_name=self.mapping.object_name, sfdc_ids=written.fine)
             crashpoint("after_upsert_before_commit")
+            if before is not None:
+                before.result(timeout=BESIDE_WAIT_SECONDS)
             if page.rows and watermark != "none":
                 last = max((r.modstamp, r.sfdc_id) for r in page.rows)
                 self.highest = max(self.highest or last, last)

@@ -224,8 +224,8 @@ def upsert_staged(
             f"SELECT {', '.join(quoted_column(f) for f in stored)}{extra} FROM {table} "
             "WITH NO DATA"
         )
-        # In one read (the size argument): psycopg2 reads 8 KB at a time by default, and each read waits for the
-        # GIL, which the thread preparing the next page holds.
+        # In one read (the size argument): psycopg2 reads 8 KB at a time by default, and each
+        # read waits for the GIL, which the thread preparing the next page holds.
         cursor.copy_expert(
             f"COPY {staging} ({', '.join(copied)}) FROM STDIN WITH ({options})",
             io.StringIO(data := "".join(lines)), len(data) + 1,
@@ -339,6 +339,9 @@ class RecordWriter:
     """
 
     returning: tuple[str, ...] = ()  # columns of the written rows `after_upsert` needs
+    # Whether two pages may be written at once (see `ObjectSync.apply_stream`): true while a
+    # page's writes stay on the rows of its own records.
+    pages_overlap = True
 
     def __init__(
         self, mapping: ObjectMapping, run_id: int | None, unfilled: tuple[str, ...] = ()
@@ -505,6 +508,8 @@ class RecordWriter:
 class AccountWriter(RecordWriter):
     """Accounts: a Salesforce update overwrites local edits and logs Change Data Value."""
 
+    pages_overlap = False  # a page's children and activities are other rows
+
     def __init__(
         self, mapping: ObjectMapping, run_id: int | None, unfilled: tuple[str, ...] = ()
     ) -> None:
@@ -648,6 +653,8 @@ class LeadWriter:
     unchanged lead fills the `unfilled` columns of a person that is still a lead (a contact's
     are the contact's to fill).
     """
+
+    pages_overlap = False  # conversions and merges reach other person rows
 
     def __init__(
         self, mapping: ObjectMapping, run_id: int | None, unfilled: tuple[str, ...] = ()
