@@ -405,7 +405,8 @@ class ObjectSync:
         commits or waits for this process, instead of idling between pages. Commits stay in page
         order (each page commits only after the one before it), so the watermark never passes an
         uncommitted page. Pages that share a record, or merge records (whose writes reach other
-        rows), are written alone.
+        rows), are written alone, and so is every page of a stream applied inside the caller's
+        transaction.
 
         A table the planner knows nothing about (the first sync of a new install) is sampled
         once the stream has created enough rows: without statistics for the Salesforce id,
@@ -413,7 +414,8 @@ class ObjectSync:
         large, a scan per page that grows with the table. Autovacuum would sample it too, but
         only a minute or more after the growth began.
         """
-        overlap = WRITERS[self.mapping.kind].pages_overlap
+        # Inside a caller's transaction, another connection could not see its uncommitted rows.
+        overlap = WRITERS[self.mapping.kind].pages_overlap and not connection.in_atomic_block
         done = created = 0
         watermark_at_end = False
         beside: Future[PageOutcome] | None = None  # the page before, written in the helper

@@ -13,6 +13,7 @@ import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Protocol
 
 from django.db import connection, models, transaction
@@ -361,7 +362,7 @@ class RecordWriter:
                    "custom_fields"]
         if mapping.merges:
             columns.append("master_record_sfdc_id")
-        return [*columns, *(lookup.staged for lookup in self.lookups())]
+        return [*columns, *(lookup.staged for lookup in self.related)]
 
     def staged_values(self, row: PreparedRow) -> list[Any]:
         """The `staged_columns` of a converted row, with no database; may raise BadRecord."""
@@ -371,7 +372,16 @@ class RecordWriter:
                   encode_json(values["custom_fields"])]
         if mapping.merges:
             staged.append(clean_id(record.get("MasterRecordId")))
-        return [*staged, *(clean_id(record.get(lookup.record_field)) for lookup in self.lookups())]
+        return [*staged, *(clean_id(record.get(field)) for field in self.related_fields)]
+
+    @cached_property
+    def related(self) -> list[Lookup]:
+        """The kind's `lookups`, built once per page instead of once per staged row."""
+        return self.lookups()
+
+    @cached_property
+    def related_fields(self) -> list[str]:
+        return [lookup.record_field for lookup in self.related]
 
     def lookups(self) -> list[Lookup]:
         if not self.mapping.owner:
@@ -468,7 +478,7 @@ class RecordWriter:
             assert row.line, "a page is staged before it is written"
             lines.append(row.line)
         written = upsert_staged(
-            self.model, mapping.key, self.staged_columns(), lines, self.lookups(),
+            self.model, mapping.key, self.staged_columns(), lines, self.related,
             self.constants(), self.returning,
         )
         fill_columns(self.model, mapping.key, to_fill, self.unfilled)

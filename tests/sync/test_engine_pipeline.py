@@ -98,6 +98,16 @@ def test_pages_are_written_two_at_a_time_and_commit_in_order(sandbox, monkeypatc
     assert backends() == connections_before  # the helper's connection is closed
 
 
+def test_inside_a_callers_transaction_pages_are_written_on_its_connection(sandbox, monkeypatch):
+    sync, pages = contact_pages(sandbox)
+    writers: set[int] = set()
+    writing(monkeypatch, before=lambda rows: writers.add(connection.connection.get_backend_pid()))
+    with transaction.atomic():
+        sync.apply_stream(pages)
+        assert Contact.objects.exclude(sfdc_id=None).count() == len(ids_of(pages))
+    assert len(writers) == 1
+
+
 def test_a_failed_page_rolls_back_the_page_written_after_it(sandbox, monkeypatch):
     sync, pages = contact_pages(sandbox)
     failing = pages[2].prepared.rows[0].sfdc_id  # pages 0 and 2 go to the helper
