@@ -65,6 +65,10 @@ __all__ = [
 ]
 
 
+class GaveWay(Exception):
+    """A page written beside the page before it waited too long to commit after it."""
+
+
 @dataclass(frozen=True)
 class PreparedPage:
     """A page checked and converted without the database: rows to write, records to quarantine."""
@@ -432,6 +436,7 @@ class ObjectSync:
                 after_page(done)
 
         helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-writer")
+        helper_used = False
         try:
             for page in pages:
                 crashpoint("page_fetched")
@@ -445,8 +450,8 @@ class ObjectSync:
                     applied(beside.result())
                     beside = None
                 if beside is None and not alone:
-                    beside = helper.submit(self.apply_beside, prepared, page.watermark)
-                    beside_ids = prepared.sfdc_ids
+                    beside = helper.submit(self.apply_page, prepared, watermark=page.watermark)
+                    beside_ids, helper_used = prepared.sfdc_ids, True
                     continue
                 outcome = self.apply_after(prepared, page.watermark, beside)
                 if beside is not None:
@@ -461,13 +466,10 @@ class ObjectSync:
         finally:
             if beside is not None:  # this page failed: the one before still ends, either way
                 beside.exception()
-            helper.submit(connections.close_all).result()
+            if helper_used:
+                helper.submit(connections.close_all).result()
             helper.shutdown()
         return done
-
-    def apply_beside(self, page: PreparedPage, watermark: str) -> PageOutcome:
-        """`apply_page` in the helper thread, on its own connection."""
-        return self.apply_page(page, watermark=watermark)
 
     def apply_after(
         self, page: PreparedPage, watermark: str, before: Future[PageOutcome] | None
@@ -477,15 +479,15 @@ class ObjectSync:
         A page that waited too long to commit gives way: it may hold a row that the page
         before waits for behind another transaction (a re-sync holding a row of each), a wait
         PostgreSQL cannot see as a deadlock, because this side waits in Python. It is rolled
-        back and written again once the page before is done.
+        back and written again once the page before committed (not at all if it failed).
         """
         if before is None:
             return self.apply_page(page, watermark=watermark)
         try:
             return self.apply_page(page, watermark=watermark, before=before)
-        except FutureTimeout:
+        except GaveWay:
             logger.warning("%s page gave way to the page before it", self.mapping.object_name)
-            before.exception()
+            before.result()
             return self.apply_page(page, watermark=watermark)
 
     def apply_page(
@@ -512,7 +514,10 @@ class ObjectSync:
             sync_errors_resolve(object_name=self.mapping.object_name, sfdc_ids=written.fine)
             crashpoint("after_upsert_before_commit")
             if before is not None:
-                before.result(timeout=BESIDE_WAIT_SECONDS)
+                try:
+                    before.result(timeout=BESIDE_WAIT_SECONDS)
+                except FutureTimeout:
+                    raise GaveWay from None
             if page.rows and watermark != "none":
                 last = max((r.modstamp, r.sfdc_id) for r in page.rows)
                 self.highest = max(self.highest or last, last)

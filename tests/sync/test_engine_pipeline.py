@@ -108,8 +108,10 @@ def test_inside_a_callers_transaction_pages_are_written_on_its_connection(sandbo
     assert len(writers) == 1
 
 
-def test_a_failed_page_rolls_back_the_page_written_after_it(sandbox, monkeypatch):
+@pytest.mark.parametrize("wait", [10.0, 0.01], ids=["waiting", "having given way"])
+def test_a_failed_page_rolls_back_the_page_written_after_it(sandbox, monkeypatch, wait):
     sync, pages = contact_pages(sandbox)
+    monkeypatch.setattr(engine_module, "BESIDE_WAIT_SECONDS", wait)
     failing = pages[2].prepared.rows[0].sfdc_id  # pages 0 and 2 go to the helper
 
     def fail(rows):
