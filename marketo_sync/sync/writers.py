@@ -367,12 +367,14 @@ class RecordWriter:
     def staged_values(self, row: PreparedRow) -> list[Any]:
         """The `staged_columns` of a converted row, with no database; may raise BadRecord."""
         mapping, record, values = self.mapping, row.record, row.values
-        staged = [row.sfdc_id, row.modstamp, bool(record.get("IsDeleted")),
-                  *(values[column] for column in mapping.columns.values()),
-                  encode_json(values["custom_fields"])]
+        # The SystemModstamp as Salesforce sent it (`prepare` checked its form): PostgreSQL
+        # reads it as it is, where the parsed datetime would be formatted back into text.
+        staged = [row.sfdc_id, record["SystemModstamp"], bool(record.get("IsDeleted")),
+                  *mapping.column_values(values), encode_json(values["custom_fields"])]
         if mapping.merges:
             staged.append(clean_id(record.get("MasterRecordId")))
-        return [*staged, *(clean_id(record.get(field)) for field in self.related_fields)]
+        staged.extend(clean_id(record.get(field)) for field in self.related_fields)
+        return staged
 
     @cached_property
     def related(self) -> list[Lookup]:
