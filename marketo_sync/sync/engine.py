@@ -14,13 +14,13 @@ import logging
 import queue
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Set
+from collections.abc import Callable, Generator, Iterable, Iterator, Set
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from django.conf import settings
 from django.db import connection, connections
@@ -79,7 +79,7 @@ class PreparedPage:
 
     @cached_property
     def sfdc_ids(self) -> frozenset[str]:
-        return frozenset(row.sfdc_id for row in self.rows) | self.bad.keys()
+        return frozenset([*(row.sfdc_id for row in self.rows), *self.bad])
 
     @cached_property
     def merges(self) -> bool:
@@ -101,6 +101,17 @@ class Page:
     watermark: str
 
 
+def read_ahead(items: Iterator[T]) -> Generator[T, None, None]:
+    """The items, each next one requested in a thread of its own as soon as the one before
+    arrived: a REST page downloads while the page before is prepared, instead of after it."""
+    end = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sfdc-read") as reader:
+        following = reader.submit(next, items, end)
+        while (item := following.result()) is not end:
+            following = reader.submit(next, items, end)
+            yield cast(T, item)
+
+
 def prefetched(pages: Iterator[T], prepare: Callable[[T], U]) -> Iterator[U]:
     """Fetch and prepare the next page in a thread while the caller writes the current one.
 
@@ -117,8 +128,9 @@ def prefetched(pages: Iterator[T], prepare: Callable[[T], U]) -> Iterator[U]:
     done = object()
 
     def fetch() -> None:
+        ahead = read_ahead(pages)
         try:
-            for page in pages:
+            for page in ahead:
                 ready = prepare(page)
                 while not stop.is_set():
                     try:
@@ -131,6 +143,8 @@ def prefetched(pages: Iterator[T], prepare: Callable[[T], U]) -> Iterator[U]:
             handoff.put(done)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the consuming thread
             handoff.put(exc)
+        finally:
+            ahead.close()
 
     thread = threading.Thread(target=fetch, name="sfdc-prefetch", daemon=True)
     thread.start()
