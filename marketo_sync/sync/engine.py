@@ -449,6 +449,14 @@ class ObjectSync:
             if after_page:
                 after_page(done)
 
+        def beside_applied() -> None:
+            """The page written beside has committed (or its error is raised here)."""
+            nonlocal beside
+            if beside is not None:
+                outcome = beside.result()
+                beside = None
+                applied(outcome)
+
         helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-writer")
         helper_used = False
         try:
@@ -460,21 +468,16 @@ class ObjectSync:
                 prepared = page.prepared
                 watermark_at_end = watermark_at_end or page.watermark == "end"
                 alone = not overlap or prepared.merges
-                if beside is not None and (alone or beside_ids & prepared.sfdc_ids):
-                    applied(beside.result())
-                    beside = None
+                if alone or beside_ids & prepared.sfdc_ids:
+                    beside_applied()
                 if beside is None and not alone:
                     beside = helper.submit(self.apply_page, prepared, watermark=page.watermark)
                     beside_ids, helper_used = prepared.sfdc_ids, True
                     continue
                 outcome = self.apply_after(prepared, page.watermark, beside)
-                if beside is not None:
-                    applied(beside.result())
-                    beside = None
+                beside_applied()
                 applied(outcome)
-            if beside is not None:
-                applied(beside.result())
-                beside = None
+            beside_applied()
             if watermark_at_end and self.highest is not None and self.id_range is None:
                 self.store_highest_watermark()
         finally:
@@ -495,11 +498,10 @@ class ObjectSync:
         PostgreSQL cannot see as a deadlock, because this side waits in Python. It is rolled
         back and written again once the page before committed (not at all if it failed).
         """
-        if before is None:
-            return self.apply_page(page, watermark=watermark)
         try:
             return self.apply_page(page, watermark=watermark, before=before)
         except GaveWay:
+            assert before is not None  # only a page written beside another gives way
             logger.warning("%s page gave way to the page before it", self.mapping.object_name)
             before.result()
             return self.apply_page(page, watermark=watermark)

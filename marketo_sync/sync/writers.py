@@ -373,17 +373,13 @@ class RecordWriter:
                   *mapping.column_values(values), encode_json(values["custom_fields"])]
         if mapping.merges:
             staged.append(clean_id(record.get("MasterRecordId")))
-        staged.extend(clean_id(record.get(field)) for field in self.related_fields)
+        staged.extend(clean_id(record.get(lookup.record_field)) for lookup in self.related)
         return staged
 
     @cached_property
     def related(self) -> list[Lookup]:
         """The kind's `lookups`, built once per page instead of once per staged row."""
         return self.lookups()
-
-    @cached_property
-    def related_fields(self) -> list[str]:
-        return [lookup.record_field for lookup in self.related]
 
     def lookups(self) -> list[Lookup]:
         if not self.mapping.owner:
