@@ -11,6 +11,8 @@ import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from simple_salesforce import Salesforce
@@ -23,6 +25,17 @@ INTEGER_TYPES = {"int"}
 FIRST_POLL_SECONDS = 0.25
 JOB_TIMEOUT_SECONDS = 86400  # a day, as simple-salesforce waits
 NUMBER_TYPES = {"double", "currency", "percent"}
+
+
+@dataclass(frozen=True)
+class ReadStarted:
+    """A query job of a whole object, created before the object's turn in a cycle and now
+    complete (see `ahead`): `total` records (deleted ones included), and the local time just
+    before the job was created, so its extract holds nothing older."""
+
+    total: int
+    job_id: str
+    created_at: datetime
 
 
 def typed_cell(field_type: str) -> Callable[[str], Any] | None:
@@ -86,18 +99,24 @@ def lines_of(text: str) -> Iterator[str]:
         start = end
 
 
-def wait_for_job(job_info: Callable[[], dict], poll_seconds: float) -> None:
+def wait_for_job(
+    job_info: Callable[[], dict],
+    poll_seconds: float,
+    sleep: Callable[[float], None] | None = None,
+) -> None:
     """Poll a Bulk job until it is complete: first after a quarter of a second, then at
     doubling intervals up to `poll_seconds`.
 
     A small extract that Salesforce prepares in a second is read a second later, not after
     whole poll intervals; a long one costs a few polls more than polling at the interval from
     the start. Each poll is its own API call, so a transient failure repeats only that poll.
+    `sleep` waits between polls (one that raises stops the wait; default `time.sleep`).
     """
+    sleep = sleep or time.sleep
     delay = min(FIRST_POLL_SECONDS, poll_seconds)
     deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
     while True:
-        time.sleep(delay)
+        sleep(delay)
         info = job_info()
         if info["state"] == "JobComplete":
             return
@@ -114,6 +133,36 @@ def wait_for_job(job_info: Callable[[], dict], poll_seconds: float) -> None:
         delay = min(delay * 2, poll_seconds)
 
 
+def bulk_client(sf: Salesforce, object_name: str) -> Any:
+    """The Bulk 2.0 client of one object: simple-salesforce exposes the individual job steps
+    only there."""
+    return getattr(sf.bulk2, object_name)._client
+
+
+def start_query_job(client: SalesforceClient, object_name: str, soql: str) -> str:
+    """Create a `queryAll` Bulk 2.0 job; returns its id. Salesforce prepares the extract while
+    the caller does other work."""
+    job = client.call(lambda sf: bulk_client(sf, object_name).create_job(Operation.query_all, soql))
+    return str(job["id"])
+
+
+def wait_for_query_job(
+    client: SalesforceClient,
+    object_name: str,
+    job_id: str,
+    poll_seconds: float,
+    sleep: Callable[[float], None] | None = None,
+) -> None:
+    wait_for_job(
+        lambda: client.call(lambda sf: bulk_client(sf, object_name).get_job(job_id, True)),
+        poll_seconds, sleep,
+    )
+
+
+def abort_query_job(client: SalesforceClient, object_name: str, job_id: str) -> None:
+    client.call(lambda sf: bulk_client(sf, object_name).abort_job(job_id, True))
+
+
 def bulk_records(
     client: SalesforceClient,
     object_name: str,
@@ -124,24 +173,33 @@ def bulk_records(
     poll_seconds: float,
     page_size: int,
 ) -> Iterator[list[dict]]:
-    """Yield the records of a `queryAll` Bulk 2.0 job in pages of at most `page_size`.
+    """Yield the records of a new `queryAll` Bulk 2.0 job in pages of at most `page_size`."""
+    job_id = start_query_job(client, object_name, soql)
+    wait_for_query_job(client, object_name, job_id, poll_seconds)
+    yield from job_records(
+        client, object_name, job_id, field_types, max_records=max_records, page_size=page_size
+    )
+
+
+def job_records(
+    client: SalesforceClient,
+    object_name: str,
+    job_id: str,
+    field_types: dict[str, str],
+    *,
+    max_records: int,
+    page_size: int,
+) -> Iterator[list[dict]]:
+    """Yield the records of a complete query job in pages of at most `page_size`.
 
     Each result page (up to `max_records` rows of CSV) is parsed as it is consumed, so memory
     holds two CSV downloads (this one and the next) and one page of records, whatever the size
     of the object.
     """
 
-    def bulk_client(sf: Salesforce) -> Any:
-        # simple-salesforce exposes the individual job steps only on the type's client
-        return getattr(sf.bulk2, object_name)._client
-
-    job = client.call(lambda sf: bulk_client(sf).create_job(Operation.query_all, soql))
-    wait_for_job(lambda: client.call(lambda sf: bulk_client(sf).get_job(job["id"], True)),
-                 poll_seconds)
-
     def download(locator: str) -> dict:
         return client.call(
-            lambda sf: bulk_client(sf).get_query_results(job["id"], locator, max_records)
+            lambda sf: bulk_client(sf, object_name).get_query_results(job_id, locator, max_records)
         )
 
     # The next result page downloads while this one is parsed and written: the locator is

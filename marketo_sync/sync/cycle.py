@@ -26,6 +26,7 @@ from accounts.models import Contact
 from marketo_sync.faults import crashpoint
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.errors import SalesforceApiLimitReached
+from marketo_sync.sync.ahead import BulkJobsAhead
 from marketo_sync.sync.engine import SEEN_TABLE, ObjectSync, Page, mark_absent_as_deleted
 from marketo_sync.sync.fence import dead_holder_token, fence_advance, fenced
 from marketo_sync.sync.mapping import MAPPINGS, OBJECT_ORDER
@@ -221,15 +222,31 @@ def sync_cycle(
             if progress:
                 progress(object_name, done, total)
 
-        with run_recorded(cycle, before_save=cycle_totals) as recording:
+        # Salesforce prepares the extracts of the large objects read in full after the first
+        # while the objects before them are read; started once the first read succeeded (the
+        # login and the API budget are fine: a cycle that cannot read starts no job).
+        ahead = BulkJobsAhead(
+            name for name, mode in list(modes.items())[1:] if mode == SyncRun.Mode.FULL
+        )
+
+        def totals(cycle: SyncRun) -> None:
+            cycle_totals(cycle)
+            cycle.api_calls += ahead.uncharged_calls
+
+        with run_recorded(cycle, before_save=totals) as recording:
             client = recording.charge(SalesforceClient.from_settings())
-            for object_name, mode in modes.items():
-                run = sync_object(
-                    client, object_name, mode, after_page, generation=lock.generation
-                )
-                crashpoint("between_objects")
-                if run.status != SyncRun.Status.SUCCESS:
-                    raise run_failure(run)
+            try:
+                for object_name, mode in modes.items():
+                    run = sync_object(
+                        client, object_name, mode, after_page, generation=lock.generation,
+                        ahead=ahead,
+                    )
+                    crashpoint("between_objects")
+                    if run.status != SyncRun.Status.SUCCESS:
+                        raise run_failure(run)
+                    ahead.start()
+            finally:
+                ahead.close()
         if cycle.status in {SyncRun.Status.FAILED, SyncRun.Status.PAUSED}:
             notify_admins(cycle)
         return cycle
@@ -276,9 +293,11 @@ def sync_object(
     progress: ProgressCallback | None = None,
     sfdc_ids: list[str] | None = None,
     generation: int | None = None,
+    ahead: BulkJobsAhead | None = None,
 ) -> SyncRun:
     """Pull one object; the run records how it went (success, paused or failed). Its writes are
-    fenced by the cycle's `generation`; None (a re-sync of selected records) is not fenced."""
+    fenced by the cycle's `generation`; None (a re-sync of selected records) is not fenced.
+    `ahead`: the cycle's Bulk jobs started ahead, of which the run takes its object's."""
     run = run_start(object_name=object_name, mode=mode, generation=generation)
     track_seen = mode == SyncRun.Mode.FULL and sfdc_ids is None
     sync = ObjectSync(client, object_name, run, track_seen=track_seen)
@@ -289,6 +308,9 @@ def sync_object(
     after_page = (lambda done: progress(object_name, done, run.backlog)) if progress else None
     with run_recorded(run) as recording:
         recording.charge(client)
+        if ahead is not None:
+            sync.started, calls = ahead.take(object_name)
+            SyncRun.objects.filter(pk=run.pk).update(api_calls=F("api_calls") + calls)
         if sfdc_ids is not None:
             by_id = (
                 Page(sync.prepare(raw["records"]), None, "none")
@@ -325,7 +347,7 @@ def mark_missing_as_deleted(sync: ObjectSync) -> None:
     against the table of the ids this run saw, which is emptied afterwards."""
     with fenced(sync.run.generation):
         deleted = mark_absent_as_deleted(
-            sync.mapping, present_table=SEEN_TABLE, since=sync.run.started_at, run_id=sync.run.pk
+            sync.mapping, present_table=SEEN_TABLE, since=sync.read_since, run_id=sync.run.pk
         )
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {SEEN_TABLE} WHERE run_id = %s", [sync.run.pk])  # noqa: S608

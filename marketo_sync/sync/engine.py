@@ -32,7 +32,7 @@ from marketo_sync.db import analyze_column, column_has_statistics
 from marketo_sync.faults import crashpoint
 from marketo_sync.salesforce.client import SalesforceClient
 from marketo_sync.salesforce.errors import SalesforceRequestError
-from marketo_sync.sync.bulk import bulk_records
+from marketo_sync.sync.bulk import ReadStarted, bulk_records, job_records
 from marketo_sync.sync.fence import fenced
 from marketo_sync.sync.mapping import MAPPINGS, UNQUERYABLE_TYPES, ObjectMapping
 from marketo_sync.sync.models import SyncRun, SyncState
@@ -172,6 +172,40 @@ def relax_commit_durability() -> None:
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+def cached_describe(client: SalesforceClient, state: SyncState) -> dict:
+    """Fields the sync user can see, with their types, from a describe cached for a day."""
+    stale = state.last_describe_at is None or (
+        timezone.now() - state.last_describe_at > DESCRIBE_MAX_AGE
+    )
+    if stale or "labels" not in state.describe:
+        describe_again(client, state)
+    return state.describe
+
+
+def describe_again(client: SalesforceClient, state: SyncState) -> None:
+    described = client.describe(state.object_name)
+    fields = [f for f in described["fields"] if f["type"] not in UNQUERYABLE_TYPES]
+    state.describe = {
+        "fields": [f["name"] for f in fields],
+        "types": {f["name"]: f["type"] for f in fields},
+        "formulas": [f["name"] for f in fields if f.get("calculated")],
+        "labels": {f["name"]: f.get("label") or f["name"] for f in fields},
+        # kept for the admin's dropdowns: local edits choose among Salesforce's values
+        "picklists": {
+            f["name"]: [v["value"] for v in f.get("picklistValues") or [] if v.get("active")]
+            for f in fields
+            if f["type"] == "picklist"
+        },
+    }
+    state.last_describe_at = timezone.now()
+    state.save(update_fields=["describe", "last_describe_at", "updated_at"])
+
+
+def select_soql(object_name: str, fields: list[str]) -> str:
+    """SOQL (not SQL): field names come from Salesforce's own describe."""
+    return f"SELECT {', '.join(fields)} FROM {object_name}"  # noqa: S608
+
+
 class ObjectSync:
     """Pull one Salesforce object into its model for one run."""
 
@@ -201,6 +235,11 @@ class ObjectSync:
         self.key_statistics_missing = not column_has_statistics(
             self.mapping.model, self.mapping.key
         )
+        # A full read's Bulk job that the cycle started before this run (see `ahead`), and how
+        # old the data read can be: a row written since then and not read may simply be newer
+        # than the read, never deleted.
+        self.started: ReadStarted | None = None
+        self.read_since = run.started_at
 
     def remember_seen(self, records: list[dict], stamped: Set[str] = frozenset()) -> None:
         """A full run notes every id it saw that its writes did not stamp (unchanged records,
@@ -224,37 +263,13 @@ class ObjectSync:
         return self.described()["fields"]
 
     def described(self) -> dict:
-        """Fields the sync user can see, with their types, from a describe cached for a day."""
-        state = self.state
-        stale = state.last_describe_at is None or (
-            timezone.now() - state.last_describe_at > DESCRIBE_MAX_AGE
-        )
-        if stale or "labels" not in state.describe:
-            self.refresh_describe()
-        return state.describe
+        return cached_describe(self.client, self.state)
 
     def refresh_describe(self) -> None:
-        described = self.client.describe(self.mapping.object_name)
-        fields = [f for f in described["fields"] if f["type"] not in UNQUERYABLE_TYPES]
-        self.state.describe = {
-            "fields": [f["name"] for f in fields],
-            "types": {f["name"]: f["type"] for f in fields},
-            "formulas": [f["name"] for f in fields if f.get("calculated")],
-            "labels": {f["name"]: f.get("label") or f["name"] for f in fields},
-            # kept for the admin's dropdowns: local edits choose among Salesforce's values
-            "picklists": {
-                f["name"]: [v["value"] for v in f.get("picklistValues") or [] if v.get("active")]
-                for f in fields
-                if f["type"] == "picklist"
-            },
-        }
-        self.state.last_describe_at = timezone.now()
-        self.state.save(update_fields=["describe", "last_describe_at", "updated_at"])
+        describe_again(self.client, self.state)
 
     def select(self) -> str:
-        """SOQL (not SQL): field names come from Salesforce's own describe."""
-        fields = ", ".join(self.field_names())
-        return f"SELECT {fields} FROM {self.mapping.object_name}"  # noqa: S608
+        return select_soql(self.mapping.object_name, self.field_names())
 
     # -- fetching ----------------------------------------------------------------------------
 
@@ -298,6 +313,11 @@ class ObjectSync:
             else:
                 where = self.where("" if full else self.incremental_condition())
             try:
+                if full and self.position is None and self.started is not None:
+                    started, self.started = self.started, None
+                    self.read_since = min(self.read_since, started.created_at)
+                    yield from self.bulk_pages(started.total, started.job_id)
+                    return
                 stream = self.client.query_pages(self.ordered_soql(where), batch_size=PAGE_SIZE)
                 first = next(stream)
                 total = first["totalSize"]
@@ -317,12 +337,17 @@ class ObjectSync:
                 if exc.error_code == "INVALID_FIELD":
                     self.refresh_describe()
 
-    def bulk_pages(self, total: int) -> Iterator[Page]:
-        """A full read through Bulk API 2.0; `apply_stream` stores the watermark after the
-        last page."""
-        soql = f"{self.select()} {self.where()}".strip()
-        yield from (Page(prepared, total, "end")
-                    for prepared in prefetched(self.bulk_read(soql), self.prepare))
+    def bulk_pages(self, total: int, job_id: str = "") -> Iterator[Page]:
+        """A full read through Bulk API 2.0, by a new job or a complete one; `apply_stream`
+        stores the watermark after the last page."""
+        if job_id:
+            records = job_records(
+                self.client, self.mapping.object_name, job_id, self.described()["types"],
+                max_records=settings.SYNC_BULK_MAX_RECORDS, page_size=PAGE_SIZE,
+            )
+        else:
+            records = self.bulk_read(f"{self.select()} {self.where()}".strip())
+        yield from (Page(prepared, total, "end") for prepared in prefetched(records, self.prepare))
 
     def bulk_read(self, soql: str) -> Iterator[list[dict]]:
         """Records of a Bulk API 2.0 `queryAll` job, in pages, typed as the REST API sends them."""

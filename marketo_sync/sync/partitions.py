@@ -46,6 +46,11 @@ PARTITION_STATUS: dict[str, SyncPartition.Status] = {
 ProgressCallback = Callable[[str, int, int | None], None]
 
 
+def count_records(client: SalesforceClient, object_name: str) -> int:
+    """How many records the object has, deleted ones included (one query)."""
+    return int(next(client.query_pages(f"SELECT COUNT() FROM {object_name}"))["totalSize"])  # noqa: S608
+
+
 def first_and_last_id(client: SalesforceClient, object_name: str) -> tuple[str, str] | None:
     """The lowest and highest Id of the object, deleted records included (two queries)."""
     ends = []
@@ -77,8 +82,7 @@ def read_in_partitions(
     object_name = sync.mapping.object_name
     if parts < 2:
         return False
-    count_soql = f"SELECT COUNT() FROM {object_name}"  # noqa: S608 - SOQL
-    total = next(client.query_pages(count_soql))["totalSize"]
+    total = count_records(client, object_name)
     ends = first_and_last_id(client, object_name)
     if total < settings.SYNC_PARTITION_MIN_RECORDS or ends is None:
         return False
