@@ -11,7 +11,13 @@ from django.db import models
 from django.db.models.functions import Lower, Upper
 
 from accounts.person_fields import PERSON_FILTER_FIELDS, Operator
-from marketo_sync.models import SalesforceIdField, SalesforceRecord, sfdc_id_shape_constraint
+from marketo_sync.models import (
+    SalesforceIdField,
+    SalesforceRecord,
+    deleted_rows_index,
+    edited_rows_index,
+    sfdc_id_shape_constraint,
+)
 
 
 class SalesforceUser(SalesforceRecord):
@@ -26,6 +32,7 @@ class SalesforceUser(SalesforceRecord):
         ordering = ["name"]
         verbose_name = "Salesforce user"
         constraints = [sfdc_id_shape_constraint("salesforceuser")]
+        indexes = [deleted_rows_index("salesforceuser")]
 
     def __str__(self) -> str:
         return self.name or self.sfdc_id
@@ -60,6 +67,7 @@ class Account(SalesforceRecord):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # see `edited_rows_index`
     )
     sfdc_values = models.JSONField(
         "last values from Salesforce",
@@ -82,6 +90,8 @@ class Account(SalesforceRecord):
             models.Index(fields=["billing_country"], name="account_country_idx"),
             models.Index(fields=["billing_state"], name="account_state_idx"),
             models.Index(fields=["billing_city"], name="account_city_idx"),
+            deleted_rows_index("account"),
+            edited_rows_index("account"),
         ]
 
     def __str__(self) -> str:
@@ -160,6 +170,7 @@ class Contact(SalesforceRecord):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # see `edited_rows_index`
     )
 
     class Meta:
@@ -209,6 +220,8 @@ class Contact(SalesforceRecord):
                 name="contact_waiting_account_idx",
                 condition=models.Q(account__isnull=True) & ~models.Q(account_sfdc_id=""),
             ),
+            deleted_rows_index("contact"),
+            edited_rows_index("contact"),
         ]
 
     def __str__(self) -> str:
@@ -247,6 +260,7 @@ class Opportunity(SalesforceRecord):
         ordering = ["-close_date", "name"]
         verbose_name_plural = "opportunities"
         constraints = [sfdc_id_shape_constraint("opportunity")]
+        indexes = [deleted_rows_index("opportunity")]
 
     def __str__(self) -> str:
         return self.name

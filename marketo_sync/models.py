@@ -16,7 +16,8 @@ class SalesforceRecord(models.Model):
     sfdc_last_modified = models.DateTimeField(
         "Salesforce SystemModstamp", null=True, blank=True, db_index=True
     )
-    is_deleted = models.BooleanField("deleted in Salesforce", default=False, db_index=True)
+    # Indexed by `deleted_rows_index` in each model: only the deleted rows.
+    is_deleted = models.BooleanField("deleted in Salesforce", default=False)
     custom_fields = models.JSONField(default=dict, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     # The sync run that last wrote the row: a full read tells the rows it wrote from the ones it
@@ -36,4 +37,27 @@ def sfdc_id_shape_constraint(model_name: str, field: str = "sfdc_id") -> models.
     )
 
 
-__all__ = ["SalesforceIdField", "SalesforceRecord", "sfdc_id_shape_constraint"]
+def deleted_rows_index(model_name: str) -> models.Index:
+    """An index of the rows deleted in Salesforce alone, which the "deleted" filters look for.
+
+    An index of every row's flag never serves the common `is_deleted = false` (most rows), yet
+    costs every row a sync writes an index entry.
+    """
+    return models.Index(
+        fields=["is_deleted"], condition=models.Q(is_deleted=True), name=f"{model_name}_deleted_idx"
+    )
+
+
+def edited_rows_index(model_name: str) -> models.Index:
+    """The rows a user edited locally, by user: what deleting a user updates (`SET_NULL`); an
+    index of the foreign key on every row would mostly hold nulls, written by every sync."""
+    return models.Index(
+        fields=["locally_edited_by"], condition=models.Q(locally_edited_by__isnull=False),
+        name=f"{model_name}_edited_by_idx",
+    )
+
+
+__all__ = [
+    "SalesforceIdField", "SalesforceRecord", "deleted_rows_index", "edited_rows_index",
+    "sfdc_id_shape_constraint",
+]

@@ -98,6 +98,7 @@ def test_pages_stay_fast_with_200000_people(marketer_client, real_size_org):
         # name index from "A" for its page would read most of the table to reach them
         "people by a common surname, page 2": people + "?q=zimmermann&p=2",
         "people by industry": people + "?industry=Energy",
+        "people deleted in Salesforce": people + "?is_deleted__exact=1",
         "accounts by website domain": accounts + "?q=company42.example",
         "contact page (100 shared)": reverse("admin:accounts_contact_change", args=[contact.pk]),
         "account page (100 contacts)": reverse(

@@ -98,7 +98,8 @@ def test_unmodelled_salesforce_fields_are_kept_in_custom_fields():
 def test_the_person_table_carries_no_index_that_no_query_uses():
     """Every index costs every sync write of the largest table: LIKE (pattern_ops) indexes only
     for the People search's prefixes, none on the id columns, only leads in the company-field
-    indexes, and only waiting contacts in the account-id index."""
+    indexes, only waiting contacts in the account-id index, and only deleted or locally edited
+    people in the indexes of those flags."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'accounts_contact'"
@@ -114,3 +115,8 @@ def test_the_person_table_carries_no_index_that_no_query_uses():
     assert "WHERE ((account_id IS NULL)" in indexes["contact_waiting_account_idx"]
     assert "UNIQUE" in indexes["contact_sfdc_id_unique"]
     assert "UNIQUE" in indexes["contact_sfdc_lead_id_unique"]
+    assert "WHERE is_deleted" in indexes["contact_deleted_idx"]
+    assert "WHERE (locally_edited_by_id IS NOT NULL)" in indexes["contact_edited_by_idx"]
+    assert sorted(name for name, definition in indexes.items()
+                  if "(is_deleted)" in definition or "(locally_edited_by_id)" in definition) \
+        == ["contact_deleted_idx", "contact_edited_by_idx"]
