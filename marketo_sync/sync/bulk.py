@@ -9,7 +9,7 @@ record reads the same whichever API brought it.
 import csv
 import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -172,7 +172,7 @@ def bulk_records(
     max_records: int,
     poll_seconds: float,
     page_size: int,
-) -> Iterator[list[dict]]:
+) -> Generator[list[dict], None, None]:
     """Yield the records of a new `queryAll` Bulk 2.0 job in pages of at most `page_size`."""
     job_id = start_query_job(client, object_name, soql)
     wait_for_query_job(client, object_name, job_id, poll_seconds)
@@ -189,7 +189,7 @@ def job_records(
     *,
     max_records: int,
     page_size: int,
-) -> Iterator[list[dict]]:
+) -> Generator[list[dict], None, None]:
     """Yield the records of a complete query job in pages of at most `page_size`.
 
     Each result page (up to `max_records` rows of CSV) is parsed as it is consumed, so memory

@@ -112,7 +112,9 @@ def read_ahead(items: Iterator[T]) -> Generator[T, None, None]:
             yield cast(T, item)
 
 
-def prefetched(pages: Iterator[T], prepare: Callable[[T], U]) -> Iterator[U]:
+def prefetched(
+    pages: Generator[T, None, None], prepare: Callable[[T], U], *, read_each_ahead: bool = True
+) -> Iterator[U]:
     """Fetch and prepare the next page in a thread while the caller writes the current one.
 
     The database waits of the writing thread release the GIL, so the preparation (parsing,
@@ -120,6 +122,11 @@ def prefetched(pages: Iterator[T], prepare: Callable[[T], U]) -> Iterator[U]:
     run, the interpreter switches threads more often than its default 5 ms: the writer waits on
     PostgreSQL a dozen times a page, and each time it would otherwise wait up to a whole
     interval for the preparing thread to let it go on.
+
+    `read_each_ahead`: each next page is also requested in a thread of its own (`read_ahead`),
+    so a REST round trip overlaps the preparation. Not for pages that are already downloaded
+    ahead (Bulk results): there the thread would only parse, contending for the GIL with the
+    preparation and the writers instead of waiting on the network (measured: 4% slower).
     """
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
@@ -128,7 +135,7 @@ def prefetched(pages: Iterator[T], prepare: Callable[[T], U]) -> Iterator[U]:
     done = object()
 
     def fetch() -> None:
-        ahead = read_ahead(pages)
+        ahead = read_ahead(pages) if read_each_ahead else pages
         try:
             for page in ahead:
                 ready = prepare(page)
@@ -347,9 +354,11 @@ class ObjectSync:
             )
         else:
             records = self.bulk_read(f"{self.select()} {self.where()}".strip())
-        yield from (Page(prepared, total, "end") for prepared in prefetched(records, self.prepare))
+        # Bulk results download ahead on their own (see `job_records`).
+        yield from (Page(prepared, total, "end")
+                    for prepared in prefetched(records, self.prepare, read_each_ahead=False))
 
-    def bulk_read(self, soql: str) -> Iterator[list[dict]]:
+    def bulk_read(self, soql: str) -> Generator[list[dict], None, None]:
         """Records of a Bulk API 2.0 `queryAll` job, in pages, typed as the REST API sends them."""
         return bulk_records(
             self.client,
