@@ -159,8 +159,8 @@ def upsert_staged(
 ) -> list[tuple]:
     """Insert or update rows staged as CSV lines of the `staged` columns (model columns, then
     the lookups' Salesforce ids): COPY into a temporary table, then one `INSERT … SELECT … ON
-    CONFLICT (key) DO UPDATE`, which joins each lookup's table for its local id and binds the
-    page's `constants` and the other columns' defaults once. On a conflict every column it
+    CONFLICT (key) DO UPDATE`, which looks up each lookup's local id by its Salesforce id and
+    binds the page's `constants` and the other columns' defaults once. On a conflict every column it
     writes changes, or only `update_fields`. Returns `returning` columns of each written row,
     key first.
 
@@ -185,14 +185,16 @@ def upsert_staged(
     table = quoted_table(model)
     staging = quote(f"staging_{meta.db_table}")
     extra = "".join(f", NULL::varchar(18) AS {quote(name)}" for name in lookup_columns)
-    joins = "".join(
-        f" LEFT JOIN {quoted_table(lookup.model)} j{index}"
-        f" ON j{index}.sfdc_id = page.{quote(lookup.staged)}"
-        for index, lookup in enumerate(lookups)
-    )
+    # A probe of the related table's Salesforce id index per staged row: a join would hash the
+    # whole related table (every account) for each page of a few thousand rows.
+    probes = [
+        f"(SELECT id FROM {quoted_table(lookup.model)} "  # noqa: S608 - model metadata
+        f"WHERE sfdc_id = page.{quote(lookup.staged)})"
+        for lookup in lookups
+    ]
     selected = [
         *(f"page.{quoted_column(f)}" for f in stored),
-        *(f"j{index}.id" for index in range(len(lookups))),
+        *probes,
         *(f"CAST(%s AS {f.db_type(connection)})" for f in (*fixed, *defaulted)),
     ]
     parameters = [
@@ -233,7 +235,7 @@ def upsert_staged(
         )
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(inserted)}) "  # noqa: S608 - model metadata
-            f"SELECT {', '.join(selected)} FROM {staging} page{joins} "
+            f"SELECT {', '.join(selected)} FROM {staging} page "
             f"ON CONFLICT ({key_column}) DO UPDATE SET {updates} RETURNING {returned}",
             parameters,
         )

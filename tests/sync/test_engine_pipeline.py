@@ -1,6 +1,6 @@
 """Pages written two at a time on two connections: commits keep the page order, a failed page
 takes the page written after it down, a page kept waiting gives way, and pages that share a
-record are written one after the other."""
+record are written one after the other. A page finds its related rows by index probes."""
 
 import threading
 import time
@@ -188,3 +188,46 @@ def test_a_page_that_merges_records_is_written_alone(sandbox, monkeypatch):
                        Page(sync.prepare([loser]), None, "none")])
     assert events == [("write", survivor["Id"]), ("commit", survivor["Id"]),
                       ("write", loser["Id"]), ("commit", loser["Id"])]
+
+
+def test_a_page_finds_its_accounts_by_index_probes_not_by_reading_every_account(sandbox):
+    """A page holds a few thousand records; the org may hold hundreds of thousands of accounts,
+    which a join would read (and hash) in whole for every page."""
+    sync, pages = contact_pages(sandbox)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO accounts_account
+                (sfdc_id, name, type, industry, billing_street, billing_city, billing_state,
+                 billing_postal_code, billing_country, website, phone, master_record_sfdc_id,
+                 sfdc_values, custom_fields, is_deleted)
+            SELECT '001B' || lpad(i::text, 14, '0'), 'Company ' || i, '', '', '', '', '', '',
+                   '', '', '', '', '{}', '{}', false
+            FROM generate_series(1, 20000) AS i
+            """
+        )
+        cursor.execute("ANALYZE accounts_account")
+    plans: list[dict] = []
+
+    def explained(execute, sql, params, many, context):
+        if sql.startswith("INSERT INTO") and "staging_" in sql:
+            with context["connection"].cursor() as cursor:
+                cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+                plans.append(cursor.fetchone()[0][0]["Plan"])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(explained):
+        sync.apply_page(pages[0].prepared)
+    (plan,) = plans
+    nodes = list(plan_nodes(plan))
+    assert ("Index Scan", "accounts_account") in nodes
+    assert not [kind for kind, relation in nodes
+                if (relation == "accounts_account" and kind != "Index Scan")
+                or kind.startswith("Hash")]
+
+
+def plan_nodes(node: dict):
+    """(node type, relation) of a plan node and of every node under it."""
+    yield node["Node Type"], node.get("Relation Name", "")
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)
