@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import models
 
-from marketo_sync.salesforce.ids import InvalidSalesforceId, normalize_sfdc_id
+from marketo_sync.salesforce.ids import InvalidSalesforceId, normalize_sfdc_id, sfdc_id_18
 
 # The account's synced fields, by Salesforce API name: a marketer sees and may edit each locally.
 ACCOUNT_FIELDS = {
@@ -149,13 +149,19 @@ def clean_date(value: Any) -> date | None:
         raise BadRecord(f"not a date: {value!r}") from None
 
 
-def clean_id(value: Any) -> str:
+def clean_id(value: Any, normalize: Callable[[str], str] = normalize_sfdc_id) -> str:
     if value in (None, ""):
         return ""
     try:
-        return normalize_sfdc_id(value)
+        return normalize(value)
     except InvalidSalesforceId as exc:
         raise BadRecord(str(exc)) from None
+
+
+def clean_record_id(value: Any) -> str:
+    """`clean_id` of a record's own id, which a read meets once: past the cache of ids met
+    again (see `normalize_sfdc_id`)."""
+    return clean_id(value, sfdc_id_18)
 
 
 def converter_for(model_field: models.Field) -> Callable[[Any], Any]:

@@ -37,13 +37,8 @@ def checksum_suffix(id15: str) -> str:
     )
 
 
-@lru_cache(maxsize=8192)
-def normalize_sfdc_id(value: str) -> str:
-    """Return the 18-character form of a 15- or 18-character id, or raise InvalidSalesforceId.
-
-    Cached for a few pages' ids: a sync normalises each id of a page several times (record,
-    lookups, query parameters); a bounded cache keeps memory flat in the size of the org.
-    """
+def sfdc_id_18(value: str) -> str:
+    """Return the 18-character form of a 15- or 18-character id, or raise InvalidSalesforceId."""
     if not isinstance(value, str) or not _ID_RE.match(value):
         raise InvalidSalesforceId(
             f"{value!r} is not a Salesforce id: expected 15 or 18 letters and digits."
@@ -55,6 +50,12 @@ def normalize_sfdc_id(value: str) -> str:
             f"{value!r} is not a Salesforce id: its checksum suffix should be {expected!r}."
         )
     return id15 + expected
+
+
+# Cached for the ids a sync meets again and again (accounts, owners: a page's contacts name the
+# same few); a bounded cache keeps memory flat in the size of the org. A record's own id is read
+# once and goes through `sfdc_id_18`, so it never pushes those out.
+normalize_sfdc_id = lru_cache(maxsize=8192)(sfdc_id_18)
 
 
 def key_prefix(sfdc_id: str) -> str:

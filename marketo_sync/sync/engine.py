@@ -27,7 +27,7 @@ from django.db import connection, connections
 from django.utils import timezone
 from simple_salesforce.format import format_soql
 
-from accounts.salesforce_fields import BadRecord, clean_id, parse_datetime
+from accounts.salesforce_fields import BadRecord, clean_record_id, parse_datetime
 from marketo_sync.db import analyze_column, column_has_statistics
 from marketo_sync.faults import crashpoint
 from marketo_sync.salesforce.client import SalesforceClient
@@ -425,7 +425,7 @@ class ObjectSync:
         for record in records:
             raw_id = record.get("Id") or ""
             try:
-                sfdc_id = clean_id(raw_id)
+                sfdc_id = clean_record_id(raw_id)
                 modstamp = parse_datetime(record.get("SystemModstamp"))
                 if not sfdc_id or modstamp is None:
                     raise BadRecord("Id and SystemModstamp are required")

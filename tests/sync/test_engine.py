@@ -2,17 +2,20 @@
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import Account, Contact, Opportunity, SalesforceUser
 from accounts.salesforce_fields import parse_datetime
 from accounts.services import contact_apply_local_edit
 from activities.models import Activity
 from marketo_sync.db import column_has_statistics
+from marketo_sync.salesforce.client import SalesforceClient
+from marketo_sync.salesforce.ids import normalize_sfdc_id, sfdc_id_18
 from marketo_sync.sandbox.schema import ACCOUNT_TYPES, INDUSTRIES
 from marketo_sync.sync import cycle as cycle_module
 from marketo_sync.sync import engine as engine_module
 from marketo_sync.sync.cycle import sync_cycle
-from marketo_sync.sync.engine import SEEN_TABLE, mark_absent_as_deleted
+from marketo_sync.sync.engine import SEEN_TABLE, ObjectSync, mark_absent_as_deleted
 from marketo_sync.sync.models import SyncError, SyncRun, SyncState
 from marketo_sync.sync.selectors import picklist_values, salesforce_field_labels
 from tests.fixtures.sandbox import sandbox_login
@@ -381,3 +384,20 @@ def test_the_describe_keeps_each_picklists_active_values_for_the_admin(sandbox):
     assert picklists["Type"] == list(ACCOUNT_TYPES)
     assert "Name" not in picklists
     assert salesforce_field_labels(object_name="Account")["Tier__c"] == "Tier"
+
+
+def test_a_records_own_id_leaves_the_cache_to_the_ids_met_again(sandbox):
+    """Each record's id is read once; its account's id comes back with its other contacts.
+    Caching the first would push the second out of the bounded cache page after page."""
+    account_id = normalize_sfdc_id("001B00000000001")
+    records = [
+        {"Id": sfdc_id_18(f"003B{number:011d}"), "SystemModstamp": "2026-11-24T21:19:53.000+0000",
+         "LastName": f"Person {number}", "AccountId": account_id}
+        for number in range(50)
+    ]
+    run = SyncRun.objects.create(object_name="Contact", mode="full", started_at=timezone.now())
+    sync = ObjectSync(SalesforceClient.from_settings(), "Contact", run)
+    normalize_sfdc_id.cache_clear()
+    page = sync.prepare(records)
+    assert not page.bad and all(row.line for row in page.rows)
+    assert normalize_sfdc_id.cache_info().currsize == 1  # the account's id alone
