@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account
 from marketo_sync.db import distinct_values
+from tests.helpers.rows import insert_accounts
 
 pytestmark = pytest.mark.django_db
 
@@ -14,20 +15,7 @@ COUNTRIES = ["India", "Germany", "Ägypten", "Brazil", ""]
 
 @pytest.fixture
 def accounts():
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO accounts_account
-                (sfdc_id, name, type, industry, billing_street, billing_city, billing_state,
-                 billing_postal_code, billing_country, website, phone, master_record_sfdc_id,
-                 sfdc_values, custom_fields, is_deleted)
-            SELECT '001B' || lpad(i::text, 14, '0'), 'Company ' || i, '', '', '', '', '', '',
-                   (%s::text[])[1 + i %% 5], '', '', '', '{}', '{}', false
-            FROM generate_series(1, 20000) AS i
-            """,
-            [COUNTRIES],
-        )
-        cursor.execute("ANALYZE accounts_account")
+    insert_accounts(20000, COUNTRIES)
 
 
 def test_distinct_values_are_the_non_empty_values_in_order(accounts):

@@ -16,6 +16,7 @@ from marketo_sync.sync.engine import ObjectSync, Page
 from marketo_sync.sync.models import SyncRun, SyncState
 from marketo_sync.sync.writers import ContactWriter
 from tests.fixtures.sync import cycle
+from tests.helpers.rows import insert_accounts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -194,19 +195,7 @@ def test_a_page_finds_its_accounts_by_index_probes_not_by_reading_every_account(
     """A page holds a few thousand records; the org may hold hundreds of thousands of accounts,
     which a join would read (and hash) in whole for every page."""
     sync, pages = contact_pages(sandbox)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO accounts_account
-                (sfdc_id, name, type, industry, billing_street, billing_city, billing_state,
-                 billing_postal_code, billing_country, website, phone, master_record_sfdc_id,
-                 sfdc_values, custom_fields, is_deleted)
-            SELECT '001B' || lpad(i::text, 14, '0'), 'Company ' || i, '', '', '', '', '', '',
-                   '', '', '', '', '{}', '{}', false
-            FROM generate_series(1, 20000) AS i
-            """
-        )
-        cursor.execute("ANALYZE accounts_account")
+    insert_accounts(20000)
     plans: list[dict] = []
 
     def explained(execute, sql, params, many, context):
