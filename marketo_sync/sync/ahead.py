@@ -40,7 +40,7 @@ class Stopped(Exception):
 
 
 class BulkJobsAhead:
-    """The cycle's later full reads, started as soon as the cycle starts (see the module)."""
+    """The cycle's later full reads, started once its first read succeeded (see the module)."""
 
     def __init__(self, object_names: Iterable[str]) -> None:
         self.object_names = list(object_names)
@@ -50,7 +50,7 @@ class BulkJobsAhead:
         }
         self.spent = dict.fromkeys(self.object_names, 0)  # API calls, per object
         self.jobs: dict[str, str] = {}  # job ids, per object
-        self.taken: set[str] = set()
+        self.used: set[str] = set()  # objects whose run reads the job started here
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
         # API calls of reads no run took (the cycle stopped first): the cycle's own.
@@ -69,14 +69,21 @@ class BulkJobsAhead:
         """Build each object's query here (the describe it needs is cached in the database),
         then count and create jobs in a thread; once only. Nothing to start when full reads are
         partitioned (each counts its object and shares it among workers)."""
-        if self.thread is not None or not self.object_names or settings.SYNC_PARTITIONS >= 2:
+        if self.client is not None or not self.object_names or settings.SYNC_PARTITIONS >= 2:
             return
         self.client = SalesforceClient.from_settings()
         queries = {}
-        for name in self.object_names:
-            state, _ = SyncState.objects.get_or_create(object_name=name)
-            with self.charged_to(name) as client:
-                queries[name] = select_soql(name, cached_describe(client, state)["fields"])
+        try:
+            for name in self.object_names:
+                state, _ = SyncState.objects.get_or_create(object_name=name)
+                with self.charged_to(name) as client:
+                    queries[name] = select_soql(name, cached_describe(client, state)["fields"])
+        except SalesforceError as exc:
+            logger.warning("the Bulk jobs were not started ahead; each object reads in its "
+                           "turn: %s", exc)
+            for read in self.reads.values():
+                read.set_result(None)
+            return
         self.thread = threading.Thread(
             target=self.prepare, args=(queries,), name="bulk-ahead", daemon=True
         )
@@ -135,25 +142,26 @@ class BulkJobsAhead:
         """The object's read started ahead, once its job is complete (None if none was), and
         the API calls it cost, which the object's run is charged."""
         read = self.reads.get(object_name)
-        if read is None or self.thread is None:
+        if read is None or self.client is None:
             return None, 0
         started = read.result()
-        self.taken.add(object_name)
-        return started, self.spent[object_name]
+        if started is not None:
+            self.used.add(object_name)
+        calls, self.spent[object_name] = self.spent[object_name], 0
+        return started, calls
 
     def close(self) -> None:
-        """Stop preparing and abort the jobs no run took; their calls stay the cycle's."""
-        if self.thread is None:
-            return
+        """Stop preparing and abort the jobs no run reads (the cycle stopped before their
+        object, or waiting for one failed); the calls no run was charged are the cycle's."""
         self.stop.set()
-        self.thread.join()
-        for name in self.object_names:
-            if name in self.taken:
+        if self.thread is not None:
+            self.thread.join()
+        for name, job_id in self.jobs.items():
+            if name in self.used:
                 continue
-            if job_id := self.jobs.get(name):
-                with self.charged_to(name) as client:
-                    try:
-                        abort_query_job(client, name, job_id)
-                    except SalesforceError as exc:
-                        logger.warning("%s: could not abort Bulk job %s: %s", name, job_id, exc)
-            self.uncharged_calls += self.spent[name]
+            with self.charged_to(name) as client:
+                try:
+                    abort_query_job(client, name, job_id)
+                except SalesforceError as exc:
+                    logger.warning("%s: could not abort Bulk job %s: %s", name, job_id, exc)
+        self.uncharged_calls = sum(self.spent.values())

@@ -126,3 +126,17 @@ def test_a_job_that_could_not_be_started_ahead_is_started_in_its_turn(
     assert job.state == "JobComplete"
     assert Contact.objects.filter(sfdc_type="contact").count() == \
         contacts_by_bulk.control.count("Contact")
+
+
+def test_a_job_whose_wait_failed_is_aborted_and_the_object_read_in_its_turn(
+    contacts_by_bulk, sandbox_server, settings, caplog
+):
+    settings.SALESFORCE_RETRY_ATTEMPTS = 2
+    settings.SALESFORCE_RETRY_BASE_SECONDS = 0
+    contacts_by_bulk.control.inject_fault("unavailable", count=2, path=r"/jobs/query/750")
+    cycle(full=True)
+    assert "the Bulk job started ahead failed" in caplog.text
+    ahead, own = sorted(contact_jobs(sandbox_server), key=lambda job: job.id)
+    assert (ahead.state, own.state) == ("Aborted", "JobComplete")
+    assert Contact.objects.filter(sfdc_type="contact").count() == \
+        contacts_by_bulk.control.count("Contact")
