@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import replace
 
 from django.conf import settings
 from django.utils import timezone
@@ -25,6 +26,7 @@ from marketo_sync.salesforce.errors import SalesforceError
 from marketo_sync.sync.bulk import (
     ReadStarted,
     abort_query_job,
+    job_results,
     start_query_job,
     wait_for_query_job,
 )
@@ -122,12 +124,15 @@ class BulkJobsAhead:
                     wait_for_query_job(
                         client, name, read.job_id, settings.SYNC_BULK_POLL_SECONDS, self.pause
                     )
+                    # Downloaded now too: the object's turn starts with records in hand.
+                    first = job_results(client, name, read.job_id, "",
+                                        settings.SYNC_BULK_MAX_RECORDS)
             except Stopped:
                 return  # the cycle ended: the jobs no run took are aborted
             except SalesforceError as exc:
                 self.fail(name, exc)
                 continue
-            self.reads[name].set_result(read)
+            self.reads[name].set_result(replace(read, first_results=first))
 
     def pause(self, seconds: float) -> None:
         if self.stop.wait(seconds):

@@ -30,12 +30,14 @@ NUMBER_TYPES = {"double", "currency", "percent"}
 @dataclass(frozen=True)
 class ReadStarted:
     """A query job of a whole object, created before the object's turn in a cycle and now
-    complete (see `ahead`): `total` records (deleted ones included), and the local time just
-    before the job was created, so its extract holds nothing older."""
+    complete (see `ahead`): `total` records (deleted ones included), the local time just
+    before the job was created, so its extract holds nothing older, and its first page of
+    results once downloaded."""
 
     total: int
     job_id: str
     created_at: datetime
+    first_results: dict | None = None
 
 
 def typed_cell(field_type: str) -> Callable[[str], Any] | None:
@@ -163,6 +165,22 @@ def abort_query_job(client: SalesforceClient, object_name: str, job_id: str) -> 
     client.call(lambda sf: bulk_client(sf, object_name).abort_job(job_id, True))
 
 
+def job_results(
+    client: SalesforceClient, object_name: str, job_id: str, locator: str, max_records: int
+) -> dict:
+    """One page of a complete job's results (`records` as CSV, and the next `locator`)."""
+    return client.call(
+        lambda sf: bulk_client(sf, object_name).get_query_results(job_id, locator, max_records)
+    )
+
+
+def given(result: dict) -> Future:
+    """A download that already happened."""
+    done: Future = Future()
+    done.set_result(result)
+    return done
+
+
 def bulk_records(
     client: SalesforceClient,
     object_name: str,
@@ -189,8 +207,10 @@ def job_records(
     *,
     max_records: int,
     page_size: int,
+    first_results: dict | None = None,
 ) -> Generator[list[dict], None, None]:
-    """Yield the records of a complete query job in pages of at most `page_size`.
+    """Yield the records of a complete query job in pages of at most `page_size`, from its
+    first page of results (downloaded here unless given).
 
     Each result page (up to `max_records` rows of CSV) is parsed as it is consumed, so memory
     holds two CSV downloads (this one and the next) and one page of records, whatever the size
@@ -198,15 +218,14 @@ def job_records(
     """
 
     def download(locator: str) -> dict:
-        return client.call(
-            lambda sf: bulk_client(sf, object_name).get_query_results(job_id, locator, max_records)
-        )
+        return job_results(client, object_name, job_id, locator, max_records)
 
     # The next result page downloads while this one is parsed and written: the locator is
     # known as soon as a page arrives. At most two downloads are held at once.
     downloader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-download")
     try:
-        pending: Future | None = downloader.submit(download, "")
+        pending: Future | None = downloader.submit(download, "") if first_results is None \
+            else given(first_results)
         while pending is not None:
             result = pending.result()
             pending = downloader.submit(download, result["locator"]) if result["locator"] else None

@@ -323,7 +323,7 @@ class ObjectSync:
                 if full and self.position is None and self.started is not None:
                     started, self.started = self.started, None
                     self.read_since = min(self.read_since, started.created_at)
-                    yield from self.bulk_pages(started.total, started.job_id)
+                    yield from self.bulk_pages(started.total, started)
                     return
                 stream = self.client.query_pages(self.ordered_soql(where), batch_size=PAGE_SIZE)
                 first = next(stream)
@@ -344,13 +344,14 @@ class ObjectSync:
                 if exc.error_code == "INVALID_FIELD":
                     self.refresh_describe()
 
-    def bulk_pages(self, total: int, job_id: str = "") -> Iterator[Page]:
-        """A full read through Bulk API 2.0, by a new job or a complete one; `apply_stream`
+    def bulk_pages(self, total: int, started: ReadStarted | None = None) -> Iterator[Page]:
+        """A full read through Bulk API 2.0, by a new job or one started ahead; `apply_stream`
         stores the watermark after the last page."""
-        if job_id:
+        if started is not None:
             records = job_records(
-                self.client, self.mapping.object_name, job_id, self.described()["types"],
-                max_records=settings.SYNC_BULK_MAX_RECORDS, page_size=PAGE_SIZE,
+                self.client, self.mapping.object_name, started.job_id,
+                self.described()["types"], max_records=settings.SYNC_BULK_MAX_RECORDS,
+                page_size=PAGE_SIZE, first_results=started.first_results,
             )
         else:
             records = self.bulk_read(f"{self.select()} {self.where()}".strip())

@@ -1,12 +1,14 @@
 """Bulk jobs started ahead: a full cycle's large objects are prepared by Salesforce while the
 objects before them are read, and nothing is lost or miscounted when the cycle stops first."""
 
+import threading
 import time
 
 import pytest
 
 from accounts.models import Contact
 from marketo_sync.salesforce.client import SalesforceClient
+from marketo_sync.sync import ahead, bulk
 from marketo_sync.sync.cycle import sync_cycle, sync_object
 from marketo_sync.sync.models import SyncRun
 from marketo_sync.sync.runs import SyncStopped
@@ -44,9 +46,18 @@ def api_calls_seen(control) -> int:
 
 
 def test_the_contact_job_is_prepared_while_accounts_are_read_and_then_used(
-    contacts_by_bulk, sandbox_server
+    contacts_by_bulk, sandbox_server, monkeypatch
 ):
     seen_during_accounts: list[bool] = []
+    downloads: list[tuple[str, str]] = []
+    download = bulk.job_results
+
+    def recorded(client, object_name, job_id, locator, max_records):
+        downloads.append((threading.current_thread().name, locator))
+        return download(client, object_name, job_id, locator, max_records)
+
+    monkeypatch.setattr(ahead, "job_results", recorded)
+    monkeypatch.setattr(bulk, "job_results", recorded)
 
     def progress(object_name: str, done: int, total: int | None) -> None:
         if object_name == "Account" and not seen_during_accounts:
@@ -57,6 +68,10 @@ def test_the_contact_job_is_prepared_while_accounts_are_read_and_then_used(
     run = sync_cycle(full=True, progress=progress)
     assert run is not None and run.status == SyncRun.Status.SUCCESS, run and run.error
     assert seen_during_accounts == [True]
+    assert downloads[0] == ("bulk-ahead", "")  # the first results came with the job
+    result_pages = -(-control.count("Contact", include_deleted=True) // 7)  # 7 a page
+    assert len(downloads) == result_pages
+    assert "" not in [locator for _, locator in downloads[1:]]  # none downloaded twice
     (job,) = contact_jobs(sandbox_server)  # the run used the job started ahead
     assert job.state == "JobComplete"
     assert Contact.objects.filter(sfdc_type="contact").count() == control.count("Contact")
