@@ -2,13 +2,14 @@
 objects before them are read.
 
 A Bulk API 2.0 extract takes Salesforce from a second to minutes to prepare, and a full read
-used to start its job only at its object's turn, then wait. A full cycle now counts each later
-object at its start and creates the query job of every one that will be read through Bulk
-(the same query, so the same extract), in a thread with a client of its own; the object's run
-takes the complete job and starts downloading. The counts and jobs are read from Salesforce
-only: the thread touches no database. A job that no run takes (the cycle stopped before its
-object) is aborted. Anything that fails here is logged and left to the object's run, which
-then reads as if nothing had been started.
+used to start its job only at its object's turn, then wait. Once a full cycle's first object is
+read (so the login and the API budget are good), a thread with a client of its own counts each
+later object read in full, creates the query job of every one that will be read through Bulk
+(the same query, so the same extract), waits for it and downloads its first page of results;
+the object's run takes the complete job and starts with records in hand. The thread reads from
+Salesforce only and touches no database. A job that no run reads (the cycle stopped before its
+object, or waiting for the job failed) is aborted. Anything that fails here is logged and left
+to the object's run, which then reads as if nothing had been started.
 """
 
 import logging
