@@ -10,7 +10,7 @@ import csv
 import itertools
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -174,13 +174,6 @@ def job_results(
     )
 
 
-def given(result: dict) -> Future:
-    """A download that already happened."""
-    done: Future = Future()
-    done.set_result(result)
-    return done
-
-
 def bulk_records(
     client: SalesforceClient,
     object_name: str,
@@ -224,13 +217,12 @@ def job_records(
     # known as soon as a page arrives. At most two downloads are held at once.
     downloader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-download")
     try:
-        pending: Future | None = downloader.submit(download, "") if first_results is None \
-            else given(first_results)
-        while pending is not None:
-            result = pending.result()
+        result: dict | None = download("") if first_results is None else first_results
+        while result is not None:
             pending = downloader.submit(download, result["locator"]) if result["locator"] else None
             records = rest_records(lines_of(result.pop("records")), field_types)
             while page := list(itertools.islice(records, page_size)):
                 yield page
+            result = pending.result() if pending is not None else None
     finally:
         downloader.shutdown(wait=False, cancel_futures=True)

@@ -160,9 +160,9 @@ def upsert_staged(
     """Insert or update rows staged as CSV lines of the `staged` columns (model columns, then
     the lookups' Salesforce ids): COPY into a temporary table, then one `INSERT … SELECT … ON
     CONFLICT (key) DO UPDATE`, which looks up each lookup's local id by its Salesforce id and
-    binds the page's `constants` and the other columns' defaults once. On a conflict every column it
-    writes changes, or only `update_fields`. Returns `returning` columns of each written row,
-    key first.
+    binds the page's `constants` and the other columns' defaults once. On a conflict every
+    column it writes changes, or only `update_fields`. Returns `returning` columns of each
+    written row, key first.
 
     No model instances and no per-value SQL: COPY's CSV is parsed in one pass (the same page
     bound as one SQL array per column made PostgreSQL parse tens of thousands of literals, twice
